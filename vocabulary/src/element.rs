@@ -57,7 +57,13 @@ pub struct ElementDescriptor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
     /// The `aria-label` attribute.
-    #[serde(default, rename = "aria-label", alias = "aria_label", alias = "ariaLabel", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "aria-label",
+        alias = "aria_label",
+        alias = "ariaLabel",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub aria_label: Option<String>,
     /// The `role` attribute (explicit role only; implicit roles are derived by the healing engine).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum VocabularyError {
     /// A project id that is empty, too long or has characters outside `[a-z0-9_-]`.
-    #[error("invalid project id {0:?}: use 1-64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit")]
+    #[error(
+        "invalid project id {0:?}: use 1-64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
+    )]
     InvalidProjectId(String),
     /// A content hash or fingerprint that is not lowercase hex of the right length.
     #[error("invalid {kind} {value:?}: expected {len} lowercase hex characters")]

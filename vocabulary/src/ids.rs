@@ -18,13 +18,9 @@ impl ProjectId {
     pub fn parse(raw: impl Into<String>) -> Result<Self, VocabularyError> {
         let raw = raw.into();
         let valid_len = (1..=64).contains(&raw.len());
-        let valid_first = raw
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let valid_chars = raw
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let valid_first = raw.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let valid_chars =
+            raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if valid_len && valid_first && valid_chars {
             Ok(Self(raw))
         } else {
