@@ -1,1 +1,151 @@
-//! placeholder
+//! The store port: the durable record of Argus, and the healing-pattern knowledge base.
+//!
+//! - [`Store`]: the port. Every adapter passes [`conformance`] unchanged.
+//! - [`sqlite`]: the embedded adapter (sqlx + SQLite, a file under the data dir); migrations live in the
+//!   top-level `migrations/sqlite/`.
+//! - [`model`]: the rows the store hands out (failure groups, stored suggestions, healing patterns, pages).
+//! - [`StoreError`]: the one error type of this crate.
+//!
+//! Every method is scoped by project: no query reads or writes another project's rows. Every write keyed by
+//! an event id is idempotent, so redelivered messages do not double-count.
+
+pub mod conformance;
+mod error;
+pub mod model;
+mod snapshot_codec;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use model::*;
+
+use argus_vocabulary::{
+    EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId, SnapshotHash,
+    SuggestionId, TestResult, envelope::Envelope,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// The store port.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers (for `/ready`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // ---- projects and authentication ----
+
+    /// Creates a project whose API key hashes to `api_key_hash` (lowercase hex SHA-256 of the key; the key
+    /// itself is never stored). [`StoreError::Conflict`] when the project exists.
+    async fn create_project(
+        &self,
+        project: &ProjectId,
+        display_name: &str,
+        api_key_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The project whose API key hashes to `api_key_hash`.
+    async fn project_for_api_key_hash(&self, api_key_hash: &str) -> Result<Option<ProjectId>, StoreError>;
+
+    // ---- intake ----
+
+    /// Stores an accepted batch and its DOM snapshots (`(hash, html)`, hash = [`SnapshotHash::of`] the html)
+    /// in one transaction: all or nothing. Snapshots are stored compressed, once per project and hash.
+    /// Accepting the same batch id again is a no-op.
+    async fn accept_batch(
+        &self,
+        batch: &Envelope<IngestBatch>,
+        snapshots: &[(SnapshotHash, String)],
+    ) -> Result<(), StoreError>;
+
+    /// Accepted batches the normalizer has not finished, oldest first (replayed at start-up).
+    async fn unnormalized_batches(&self, limit: u32) -> Result<Vec<Envelope<IngestBatch>>, StoreError>;
+
+    /// Marks a batch as normalised (idempotent).
+    async fn mark_batch_normalized(&self, project: &ProjectId, batch_id: EventId) -> Result<(), StoreError>;
+
+    /// A DOM snapshot's html, decompressed.
+    async fn dom_snapshot(
+        &self,
+        project: &ProjectId,
+        hash: &SnapshotHash,
+    ) -> Result<Option<String>, StoreError>;
+
+    // ---- correlation ----
+
+    /// Records a test result; `false` when this event id was already recorded.
+    async fn record_test_result(&self, result: &Envelope<TestResult>) -> Result<bool, StoreError>;
+
+    /// Records a failure occurrence and folds it into its group (occurrences, first/last seen, commits
+    /// seen). A repeated event id changes nothing. Returns the group as it now stands.
+    async fn record_failure(&self, failure: &Envelope<Failure>) -> Result<FailureGroup, StoreError>;
+
+    /// Failure groups, newest `last_seen` first.
+    async fn failure_groups(
+        &self,
+        project: &ProjectId,
+        query: &FailureQuery,
+    ) -> Result<Page<FailureGroup>, StoreError>;
+
+    // ---- healing ----
+
+    /// The knowledge-base pattern for a failure fingerprint.
+    async fn healing_pattern(
+        &self,
+        project: &ProjectId,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<HealingPattern>, StoreError>;
+
+    /// Patterns of the project, highest confidence first.
+    async fn healing_patterns(
+        &self,
+        project: &ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<HealingPattern>, StoreError>;
+
+    /// Sets a pattern's `last_used_at` (the healer used it).
+    async fn touch_healing_pattern(
+        &self,
+        project: &ProjectId,
+        fingerprint: &Fingerprint,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Stores the healer's answer with status `open`; `false` when a suggestion with this id exists.
+    async fn save_suggestion(
+        &self,
+        project: &ProjectId,
+        suggestion: &HealingSuggestion,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// One suggestion.
+    async fn suggestion(
+        &self,
+        project: &ProjectId,
+        id: SuggestionId,
+    ) -> Result<Option<StoredSuggestion>, StoreError>;
+
+    /// Suggestions, newest first.
+    async fn suggestions(
+        &self,
+        project: &ProjectId,
+        query: &SuggestionQuery,
+    ) -> Result<Page<StoredSuggestion>, StoreError>;
+
+    /// Applies a reviewer's verdict in one transaction: the suggestion's status becomes the verdict and the
+    /// pattern for its fingerprint is created or updated (accepted: `success_count + 1` and
+    /// `healed_selector` = the suggested CSS; rejected: `failure_count + 1`). Repeating the same verdict is a
+    /// no-op; the opposite verdict on a reviewed suggestion is [`StoreError::Conflict`]; a suggestion without a
+    /// suggested locator (an abstention) is [`StoreError::InvalidState`]; an unknown id is
+    /// [`StoreError::NotFound`].
+    async fn record_feedback(
+        &self,
+        project: &ProjectId,
+        id: SuggestionId,
+        verdict: FeedbackVerdict,
+        at: DateTime<Utc>,
+    ) -> Result<FeedbackOutcome, StoreError>;
+
+    /// Row counts of one project (for `/metrics` and tests).
+    async fn counts(&self, project: &ProjectId) -> Result<StoreCounts, StoreError>;
+}
