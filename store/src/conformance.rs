@@ -88,6 +88,7 @@ macro_rules! store_conformance_tests {
             rejected_feedback_with_the_same_selector_halves_confidence,
             rejected_feedback_for_another_selector_leaves_the_pattern_alone,
             rejected_feedback_on_a_new_fingerprint_creates_a_zero_confidence_pattern,
+            accepting_another_selector_restarts_the_pattern_counts,
             healing_patterns_are_ranked_by_confidence_and_touched,
             counts_are_scoped_by_project,
         );
@@ -505,6 +506,23 @@ pub async fn rejected_feedback_for_another_selector_leaves_the_pattern_alone(sto
     );
     let stored = store.suggestion(&shop, bad.id).await.expect("get").expect("stored");
     assert_eq!(stored.status, SuggestionStatus::Rejected);
+}
+
+/// Accepting a heal with a different selector than the pattern holds starts the pattern afresh: the old
+/// counts described another heal.
+pub async fn accepting_another_selector_restarts_the_pattern_counts(store: &dyn Store) {
+    let shop = project("shop");
+    let buy = fingerprint("buy-button");
+    let wrong = suggestion("wrong", &buy, Some("div > button:nth-child(3)"));
+    let right = suggestion("right", &buy, Some("[data-testid=buy]"));
+    store.save_suggestion(&shop, &wrong, time(10)).await.expect("save");
+    store.save_suggestion(&shop, &right, time(11)).await.expect("save");
+    store.record_feedback(&shop, wrong.id, FeedbackVerdict::Rejected, time(20)).await.expect("reject");
+
+    let outcome = store.record_feedback(&shop, right.id, FeedbackVerdict::Accepted, time(30)).await;
+    let pattern = outcome.expect("accept").pattern;
+    assert_eq!(pattern.healed_selector, "[data-testid=buy]");
+    assert_eq!((pattern.success_count, pattern.failure_count, pattern.confidence), (1, 0, 1.0));
 }
 
 /// Rejecting the first heal of a fingerprint records a pattern with confidence 0, so the rejected heal is

@@ -134,7 +134,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies a reviewer's verdict in one transaction: the suggestion's status becomes the verdict and the
     /// pattern for its fingerprint is created or updated (accepted: `success_count + 1` and
-    /// `healed_selector` = the suggested CSS; rejected: `failure_count + 1`). Repeating the same verdict is a
+    /// `healed_selector` = the suggested CSS — when that CSS differs from the pattern's, the counts restart at
+    /// 1 success and 0 failures, since they described another heal; rejected: `failure_count + 1`). Repeating the same verdict is a
     /// no-op; the opposite verdict on a reviewed suggestion is [`StoreError::Conflict`]; a suggestion without a
     /// suggested locator (an abstention) is [`StoreError::InvalidState`]; an unknown id is
     /// [`StoreError::NotFound`].

@@ -290,7 +290,7 @@ pub(super) async fn suggestions(
     })
 }
 
-/// Accepted: the pattern takes the suggested CSS and gains a success.
+/// Accepted: the pattern takes the suggested CSS and gains a success (its counts restart when the CSS changes).
 fn upsert_accepted_pattern_sql() -> String {
     format!(
         "INSERT INTO healing_patterns (
@@ -298,7 +298,11 @@ fn upsert_accepted_pattern_sql() -> String {
              success_count, failure_count, last_used_at, created_at
          ) VALUES (?1, ?2, ?3, ?4, {PATTERN_ERROR_TYPE}, 1, 0, ?5, ?5)
          ON CONFLICT (project_id, fingerprint) DO UPDATE SET
-             success_count = success_count + 1,
+             -- A different healed selector is a new heal: the old counts say nothing about it.
+             success_count = CASE WHEN healed_selector = excluded.healed_selector
+                                  THEN success_count + 1 ELSE 1 END,
+             failure_count = CASE WHEN healed_selector = excluded.healed_selector
+                                  THEN failure_count ELSE 0 END,
              original_selector = excluded.original_selector,
              healed_selector = excluded.healed_selector,
              last_used_at = max(coalesce(last_used_at, excluded.last_used_at), excluded.last_used_at)"
