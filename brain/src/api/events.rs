@@ -1,0 +1,100 @@
+//! `POST /api/v1/events`: the intake of event batches (the wire form is documented on
+//! [`crate::intake::WireBatch`]).
+//!
+//! Order of checks: API key (401), rate limit (429), body size (413), JSON (400), project (403), batch
+//! limits (413), batch validity (422). Then the batch is stored with its snapshots in one transaction and
+//! published on the bus; the answer is 202 with the batch id. Nothing is stored for a refused batch. When
+//! the publish fails after the store succeeded (backpressure, shutdown), the answer is 503 but the batch
+//! is durable: start-up replays every batch the normalizer has not finished.
+
+use super::auth::Authenticated;
+use super::error::parse_json_body;
+use super::{ApiError, AppState};
+use crate::intake::{IntakeRejection, ValidatedBatch, WireBatch};
+use argus_bus::BusError;
+use argus_vocabulary::{Envelope, EventId};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// The answer to an accepted batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchAccepted {
+    /// The batch id (the envelope's event id); every derived event id is derived from it.
+    pub batch_id: EventId,
+    /// How many events the batch carried.
+    pub items: usize,
+    /// How many distinct snapshots it carried.
+    pub snapshots: usize,
+}
+
+/// `POST /api/v1/events`.
+#[tracing::instrument(skip_all, fields(project = %auth.0))]
+pub async fn post_events(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<BatchAccepted>), ApiError> {
+    match accept(&state, &auth, body).await {
+        Ok(accepted) => Ok((StatusCode::ACCEPTED, Json(accepted))),
+        Err((reason, error)) => {
+            state.metrics.record_intake_rejection(reason);
+            Err(error)
+        }
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    auth: &Authenticated,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<BatchAccepted, (&'static str, ApiError)> {
+    let body = body.map_err(|rejection| {
+        let error = ApiError::from(rejection);
+        let reason =
+            if matches!(error, ApiError::PayloadTooLarge(_)) { "body_too_large" } else { "unreadable_body" };
+        let error = match error {
+            ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(format!(
+                "request body is over the limit of {} bytes",
+                state.limits.max_body_bytes
+            )),
+            other => other,
+        };
+        (reason, error)
+    })?;
+    let wire: WireBatch = parse_json_body(&body).map_err(|error| ("malformed_json", error))?;
+    auth.ensure_same_project(wire.project.as_deref()).map_err(|error| ("project_mismatch", error))?;
+    wire.check_limits(&state.limits).map_err(|rejection| (rejection.reason(), rejection_error(rejection)))?;
+    let validated = ValidatedBatch::try_from(wire)
+        .map_err(|rejection| (rejection.reason(), rejection_error(rejection)))?;
+
+    let items = validated.batch.items.len();
+    let snapshots = validated.snapshots.len();
+    let envelope = Envelope::new(EventId::new_random(), auth.0.clone(), state.clock.now(), validated.batch);
+    state
+        .store
+        .accept_batch(&envelope, &validated.snapshots)
+        .await
+        .map_err(|error| ("store_unavailable", ApiError::from(error)))?;
+    state.metrics.record_batch_accepted(items, snapshots);
+    tracing::info!(batch_id = %envelope.event_id, items, snapshots, "batch accepted");
+
+    if let Err(error) = argus_bus::publish(state.bus.as_ref(), &envelope).await {
+        if matches!(error, BusError::Backpressure { .. }) {
+            state.metrics.record_bus_backpressure();
+        }
+        tracing::warn!(batch_id = %envelope.event_id, error = %error, "batch stored but not published");
+        return Err(("bus_unavailable", ApiError::from(error)));
+    }
+    Ok(BatchAccepted { batch_id: envelope.event_id, items, snapshots })
+}
+
+fn rejection_error(rejection: IntakeRejection) -> ApiError {
+    match rejection {
+        IntakeRejection::Invalid { .. } => ApiError::Unprocessable(rejection.to_string()),
+        IntakeRejection::TooLarge { .. } => ApiError::PayloadTooLarge(rejection.to_string()),
+    }
+}
