@@ -598,3 +598,24 @@ async fn unknown_route_is_a_json_404() {
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert!(response.error_message().contains("/api/v2/nothing"));
 }
+
+#[tokio::test]
+async fn dead_letters_are_listed_only_for_their_project() {
+    let api = spawn_api(Config::default()).await;
+    for (project, name) in [(&api.shop, "shop-poison"), (&api.other, "other-poison")] {
+        let letter = argus_store::conformance::dead_letter(project, name, fixed_now());
+        api.store.record_dead_letter(&letter).await.expect("recorded");
+    }
+
+    let shop = api.get("/api/v1/dead-letters", Some(&api.shop_key)).await;
+    assert_eq!(shop.status, StatusCode::OK);
+    let body = shop.json();
+    assert_eq!(body["total"], 1);
+    assert_eq!(body["items"][0]["dead_letter"]["key"], "shop/shop-poison");
+    assert_eq!(body["items"][0]["dead_letter"]["original_topic"], "argus.ingest.batch");
+
+    let unauthenticated = api.get("/api/v1/dead-letters", None).await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+    let foreign = api.get("/api/v1/dead-letters?project=other", Some(&api.shop_key)).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+}

@@ -26,9 +26,9 @@
 
 use crate::{FailureQuery, PageRequest, Store, StoreCounts, StoreError, SuggestionQuery};
 use argus_vocabulary::{
-    ErrorKind, EventId, Failure, FeedbackVerdict, Fingerprint, HealDecision, HealSource, HealingSuggestion,
-    IngestBatch, IngestItem, ProjectId, RunContext, SnapshotHash, SuggestedLocator, SuggestionId,
-    SuggestionStatus, TestIdentity, TestResult, TestStatus, envelope::Envelope,
+    DeadLetter, ErrorKind, EventId, Failure, FeedbackVerdict, Fingerprint, HealDecision, HealSource,
+    HealingSuggestion, IngestBatch, IngestItem, ProjectId, RunContext, SnapshotHash, SuggestedLocator,
+    SuggestionId, SuggestionStatus, TestIdentity, TestResult, TestStatus, envelope::Envelope,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -91,6 +91,8 @@ macro_rules! store_conformance_tests {
             accepting_another_selector_restarts_the_pattern_counts,
             healing_patterns_are_ranked_by_confidence_and_touched,
             counts_are_scoped_by_project,
+            confident_patterns_are_filtered_ranked_and_scoped,
+            dead_letters_are_recorded_once_and_listed_newest_first,
         );
     };
 }
@@ -599,6 +601,7 @@ pub async fn counts_are_scoped_by_project(store: &dyn Store) {
     store.save_suggestion(&shop, &heal, time(4)).await.expect("save");
     store.record_feedback(&shop, heal.id, FeedbackVerdict::Accepted, time(5)).await.expect("feedback");
     store.record_test_result(&test_result(&docs, "docs", time(6))).await.expect("record");
+    store.record_dead_letter(&dead_letter(&shop, "poison", time(7))).await.expect("record");
 
     assert_eq!(
         store.counts(&shop).await.expect("counts"),
@@ -610,12 +613,63 @@ pub async fn counts_are_scoped_by_project(store: &dyn Store) {
             failure_groups: 1,
             suggestions: 1,
             healing_patterns: 1,
+            dead_letters: 1,
         }
     );
     assert_eq!(
         store.counts(&docs).await.expect("counts"),
         StoreCounts { test_results: 1, ..StoreCounts::default() }
     );
+}
+
+/// Only patterns at or above the asked confidence come back, most confident first, within the limit and
+/// the project.
+pub async fn confident_patterns_are_filtered_ranked_and_scoped(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    let verdicts: [(&str, &[FeedbackVerdict]); 3] = [
+        ("sure", &[FeedbackVerdict::Accepted]),
+        ("half", &[FeedbackVerdict::Accepted, FeedbackVerdict::Rejected]),
+        ("never", &[FeedbackVerdict::Rejected]),
+    ];
+    let mut seconds = 10;
+    for (name, reviews) in verdicts {
+        let heal_fingerprint = fingerprint(name);
+        for (index, verdict) in reviews.iter().enumerate() {
+            let heal = suggestion(&format!("{name}-{index}"), &heal_fingerprint, Some("#pay"));
+            store.save_suggestion(&shop, &heal, time(seconds)).await.expect("save");
+            store.record_feedback(&shop, heal.id, *verdict, time(seconds + 1)).await.expect("feedback");
+            seconds += 2;
+        }
+    }
+    let elsewhere = suggestion("elsewhere", &fingerprint("docs"), Some("#pay"));
+    store.save_suggestion(&docs, &elsewhere, time(90)).await.expect("save");
+    store.record_feedback(&docs, elsewhere.id, FeedbackVerdict::Accepted, time(91)).await.expect("feedback");
+
+    let confident = store.confident_patterns(&shop, 0.5, 10).await.expect("patterns");
+    let ranked: Vec<_> = confident.iter().map(|p| (p.fingerprint.clone(), p.confidence)).collect();
+    assert_eq!(ranked, [(fingerprint("sure"), 1.0), (fingerprint("half"), 0.5)]);
+    let limited = store.confident_patterns(&shop, 0.0, 1).await.expect("patterns");
+    assert_eq!(limited.iter().map(|p| p.fingerprint.clone()).collect::<Vec<_>>(), [fingerprint("sure")]);
+    assert!(store.confident_patterns(&project("nobody"), 0.0, 10).await.expect("patterns").is_empty());
+}
+
+/// A dead letter is recorded once per event id and listed newest first, only in its project.
+pub async fn dead_letters_are_recorded_once_and_listed_newest_first(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    let older = dead_letter(&shop, "older", time(10));
+    let newer = dead_letter(&shop, "newer", time(20));
+    assert!(store.record_dead_letter(&older).await.expect("record"));
+    assert!(store.record_dead_letter(&newer).await.expect("record"));
+    assert!(!store.record_dead_letter(&older).await.expect("record again"), "same event id twice");
+    store.record_dead_letter(&dead_letter(&docs, "docs", time(30))).await.expect("record");
+
+    let page = store.dead_letters(&shop, PageRequest::default()).await.expect("dead letters");
+    assert_eq!(page.total, 2);
+    let listed: Vec<_> = page.items.iter().map(|stored| (stored.event_id, stored.occurred_at)).collect();
+    assert_eq!(listed, [(newer.event_id, time(20)), (older.event_id, time(10))]);
+    assert_eq!(page.items[1].dead_letter, older.payload, "every field round-trips");
+    let second = store.dead_letters(&shop, PageRequest { limit: 1, offset: 1 }).await.expect("page");
+    assert_eq!(second.items.iter().map(|stored| stored.event_id).collect::<Vec<_>>(), [older.event_id]);
 }
 
 /// The fingerprints of one page of failure groups, and the total.
@@ -635,6 +689,24 @@ async fn suggestion_page(
 }
 
 // ---- value builders ----
+
+/// A dead letter of a poison message named `name`, dead-lettered at `at`.
+pub fn dead_letter(project: &ProjectId, name: &str, at: DateTime<Utc>) -> Envelope<DeadLetter> {
+    Envelope::new(
+        event_id(name),
+        project.clone(),
+        at,
+        DeadLetter {
+            original_topic: "argus.ingest.batch".to_owned(),
+            consumer_group: "argus-normalizer".to_owned(),
+            key: format!("{project}/{name}"),
+            payload: format!("{{\"poison\": \"{name}\"}}"),
+            error: format!("decode {name}: expected value at line 1 column 1"),
+            attempts: 5,
+            coordinates: "0/42".to_owned(),
+        },
+    )
+}
 
 /// A project id; `name` must be a valid id (lowercase, digits, `-`, `_`).
 pub fn project(name: &str) -> ProjectId {

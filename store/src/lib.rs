@@ -19,8 +19,8 @@ pub use error::StoreError;
 pub use model::*;
 
 use argus_vocabulary::{
-    EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId, SnapshotHash,
-    SuggestionId, TestResult, envelope::Envelope,
+    DeadLetter, EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId,
+    SnapshotHash, SuggestionId, TestResult, envelope::Envelope,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -102,6 +102,16 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Page<HealingPattern>, StoreError>;
 
+    /// Patterns of the project whose confidence is at least `min_confidence`, highest confidence first, at
+    /// most `limit` (not clamped to [`PageRequest::MAX_LIMIT`]). Cross-test learning compares the broken
+    /// locator with their original selectors.
+    async fn confident_patterns(
+        &self,
+        project: &ProjectId,
+        min_confidence: f64,
+        limit: u32,
+    ) -> Result<Vec<HealingPattern>, StoreError>;
+
     /// Sets a pattern's `last_used_at` (the healer used it).
     async fn touch_healing_pattern(
         &self,
@@ -146,6 +156,18 @@ pub trait Store: Send + Sync + 'static {
         verdict: FeedbackVerdict,
         at: DateTime<Utc>,
     ) -> Result<FeedbackOutcome, StoreError>;
+
+    // ---- dead letters ----
+
+    /// Records a dead letter under its envelope's project; `false` when this event id was already recorded.
+    async fn record_dead_letter(&self, dead_letter: &Envelope<DeadLetter>) -> Result<bool, StoreError>;
+
+    /// Dead letters of the project, newest first.
+    async fn dead_letters(
+        &self,
+        project: &ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<StoredDeadLetter>, StoreError>;
 
     /// Row counts of one project (for `/metrics` and tests).
     async fn counts(&self, project: &ProjectId) -> Result<StoreCounts, StoreError>;

@@ -1,7 +1,8 @@
 //! Rows the store hands out. These are store-level views, kept apart from wire DTOs and bus payloads.
 
 use argus_vocabulary::{
-    ErrorKind, Fingerprint, HealDecision, HealingSuggestion, SuggestionStatus, TestIdentity,
+    DeadLetter, ErrorKind, EventId, Fingerprint, HealDecision, HealingSuggestion, SuggestionStatus,
+    TestIdentity,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -151,4 +152,17 @@ pub struct StoreCounts {
     pub suggestions: u64,
     /// Healing patterns.
     pub healing_patterns: u64,
+    /// Dead letters.
+    pub dead_letters: u64,
+}
+
+/// A dead letter as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredDeadLetter {
+    /// The dead letter's event id.
+    pub event_id: EventId,
+    /// What failed, where it came from and why.
+    pub dead_letter: DeadLetter,
+    /// When it was dead-lettered.
+    pub occurred_at: DateTime<Utc>,
 }

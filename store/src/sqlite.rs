@@ -5,6 +5,7 @@
 //! - `intake`: projects, ingest batches and DOM snapshots;
 //! - `correlation`: test results, failures and failure groups;
 //! - `healing`: suggestions, reviewer feedback and the healing-pattern knowledge base;
+//! - `dead_letters`: messages the pipeline gave up on;
 //! - `encoding`: timestamps, enums, JSON, counters and paging as SQLite values.
 //!
 //! The schema lives in the top-level `migrations/sqlite/` and is applied by [`SqliteStore::open`]. SQL is
@@ -13,17 +14,18 @@
 //! to `busy_timeout_ms`) instead of failing with `SQLITE_BUSY` when a reading transaction tries to upgrade.
 
 mod correlation;
+mod dead_letters;
 mod encoding;
 mod healing;
 mod intake;
 
 use crate::{
     FailureGroup, FailureQuery, FeedbackOutcome, HealingPattern, Page, PageRequest, Store, StoreCounts,
-    StoreError, StoredSuggestion, SuggestionQuery,
+    StoreError, StoredDeadLetter, StoredSuggestion, SuggestionQuery,
 };
 use argus_vocabulary::{
-    EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId, SnapshotHash,
-    SuggestionId, TestResult, envelope::Envelope,
+    DeadLetter, EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId,
+    SnapshotHash, SuggestionId, TestResult, envelope::Envelope,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -241,6 +243,16 @@ impl Store for SqliteStore {
         healing::healing_patterns(&self.pool, project, page).await
     }
 
+    #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
+    async fn confident_patterns(
+        &self,
+        project: &ProjectId,
+        min_confidence: f64,
+        limit: u32,
+    ) -> Result<Vec<HealingPattern>, StoreError> {
+        healing::confident_patterns(&self.pool, project, min_confidence, limit).await
+    }
+
     #[tracing::instrument(level = "debug", skip(self), fields(project = %project, fingerprint = %fingerprint))]
     async fn touch_healing_pattern(
         &self,
@@ -294,6 +306,24 @@ impl Store for SqliteStore {
         healing::record_feedback(&self.pool, project, id, verdict, at).await
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip(self, dead_letter),
+        fields(project = %dead_letter.project_id, event_id = %dead_letter.event_id)
+    )]
+    async fn record_dead_letter(&self, dead_letter: &Envelope<DeadLetter>) -> Result<bool, StoreError> {
+        dead_letters::record_dead_letter(&self.pool, dead_letter).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
+    async fn dead_letters(
+        &self,
+        project: &ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<StoredDeadLetter>, StoreError> {
+        dead_letters::dead_letters(&self.pool, project, page).await
+    }
+
     #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
     async fn counts(&self, project: &ProjectId) -> Result<StoreCounts, StoreError> {
         counts(&self.pool, project).await
@@ -308,16 +338,26 @@ const SELECT_COUNTS: &str = "
         (SELECT COUNT(*) FROM failures WHERE project_id = ?1),
         (SELECT COUNT(*) FROM failure_groups WHERE project_id = ?1),
         (SELECT COUNT(*) FROM healing_suggestions WHERE project_id = ?1),
-        (SELECT COUNT(*) FROM healing_patterns WHERE project_id = ?1)";
+        (SELECT COUNT(*) FROM healing_patterns WHERE project_id = ?1),
+        (SELECT COUNT(*) FROM dead_letters WHERE project_id = ?1)";
 
 /// Row counts of one project, in one statement (one consistent read).
 async fn counts(pool: &SqlitePool, project: &ProjectId) -> Result<StoreCounts, StoreError> {
-    let row: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(SELECT_COUNTS)
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(SELECT_COUNTS)
         .bind(project.as_str())
         .fetch_one(pool)
         .await
         .map_err(database_error("select counts"))?;
-    let (batches, dom_snapshots, test_results, failures, failure_groups, suggestions, healing_patterns) = row;
+    let (
+        batches,
+        dom_snapshots,
+        test_results,
+        failures,
+        failure_groups,
+        suggestions,
+        healing_patterns,
+        dead_letters,
+    ) = row;
     Ok(StoreCounts {
         batches: encoding::decode_count("batches", batches)?,
         dom_snapshots: encoding::decode_count("dom_snapshots", dom_snapshots)?,
@@ -326,6 +366,7 @@ async fn counts(pool: &SqlitePool, project: &ProjectId) -> Result<StoreCounts, S
         failure_groups: encoding::decode_count("failure_groups", failure_groups)?,
         suggestions: encoding::decode_count("healing_suggestions", suggestions)?,
         healing_patterns: encoding::decode_count("healing_patterns", healing_patterns)?,
+        dead_letters: encoding::decode_count("dead_letters", dead_letters)?,
     })
 }
 

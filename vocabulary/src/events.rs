@@ -207,6 +207,9 @@ pub enum HealSource {
     KnowledgeBase,
     /// A heal computed earlier for the same fingerprint, from the cache.
     Cache,
+    /// Cross-test learning: a knowledge-base pattern learned for the same or a similar locator in another
+    /// test, offered at the pattern's confidence × [`HealSource::CROSS_TEST_DISCOUNT`].
+    CrossTest,
     /// DOM similarity between the last observation and the failing page.
     DomSimilarity,
     /// A language model (last resort; not wired in yet).
@@ -214,11 +217,28 @@ pub enum HealSource {
 }
 
 impl HealSource {
+    /// Every source, in the order the healer tries them.
+    pub const ALL: [HealSource; 5] = [
+        HealSource::KnowledgeBase,
+        HealSource::CrossTest,
+        HealSource::Cache,
+        HealSource::DomSimilarity,
+        HealSource::Llm,
+    ];
+
+    /// A pattern learned in another test is offered at its confidence times this factor: the locator is
+    /// the same or similar, but the failure is not the one the pattern was confirmed for.
+    pub const CROSS_TEST_DISCOUNT: f64 = 0.9;
+
+    /// Two locators are "similar" for cross-test learning from this normalised Levenshtein similarity on.
+    pub const CROSS_TEST_MIN_SIMILARITY: f64 = 0.8;
+
     /// The wire name.
     pub const fn as_str(self) -> &'static str {
         match self {
             HealSource::KnowledgeBase => "knowledge_base",
             HealSource::Cache => "cache",
+            HealSource::CrossTest => "cross_test",
             HealSource::DomSimilarity => "dom_similarity",
             HealSource::Llm => "llm",
         }

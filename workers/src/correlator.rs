@@ -3,10 +3,16 @@
 //! Effects are ordered so that a redelivery never double-counts and nothing downstream sees a fact before
 //! it is durable: the store first (idempotent by event id), then the graph (idempotent by identity), then
 //! the healing request (deterministic id, so a republished request is a duplicate for the healer).
+//!
+//! The correlator also keeps the dead letters (`argus.dlq`) in the store, per project, so that a message
+//! the pipeline gave up on stays visible (`GET /api/v1/dead-letters`) instead of waiting in a topic that
+//! nothing reads.
 
 use crate::{Outcome, Role, WorkerContext, WorkerError, decode};
 use argus_bus::{Delivery, publish};
-use argus_vocabulary::{Envelope, ErrorKind, Failure, HealingRequest, LocatorObservation, TestResult, Topic};
+use argus_vocabulary::{
+    DeadLetter, Envelope, ErrorKind, Failure, HealingRequest, LocatorObservation, TestResult, Topic,
+};
 use serde::Deserialize;
 use tracing::{debug, instrument};
 
@@ -45,12 +51,14 @@ pub struct Correlator {
 }
 
 impl Correlator {
-    /// Handles one delivery from `argus.test.executed`, `argus.test.failed` or `argus.locator.observed`.
+    /// Handles one delivery from `argus.test.executed`, `argus.test.failed`, `argus.locator.observed` or
+    /// `argus.dlq`.
     pub async fn handle(&self, ctx: &WorkerContext, delivery: &Delivery) -> Result<Outcome, WorkerError> {
         match delivery.topic {
             Topic::TestExecuted => self.record_result(ctx, &decode(delivery)?).await,
             Topic::TestFailed => self.record_failure(ctx, &decode(delivery)?).await,
             Topic::LocatorObserved => self.record_observation(ctx, &decode(delivery)?).await,
+            Topic::DeadLetter => self.record_dead_letter(ctx, &decode(delivery)?).await,
             topic => Err(WorkerError::UnexpectedTopic { role: Role::Correlator.as_str(), topic }),
         }
     }
@@ -97,6 +105,31 @@ impl Correlator {
             .record_observation(&observation.project_id, &observation.payload, observation.occurred_at)
             .await?;
         Ok(Outcome::Done)
+    }
+}
+
+impl Correlator {
+    /// Keeps a dead letter in the store under its project.
+    #[instrument(skip_all, fields(project = %dead_letter.project_id, event_id = %dead_letter.event_id))]
+    pub async fn record_dead_letter(
+        &self,
+        ctx: &WorkerContext,
+        dead_letter: &Envelope<DeadLetter>,
+    ) -> Result<Outcome, WorkerError> {
+        let letter = &dead_letter.payload;
+        tracing::warn!(
+            original_topic = %letter.original_topic,
+            consumer_group = %letter.consumer_group,
+            attempts = letter.attempts,
+            coordinates = %letter.coordinates,
+            error = %letter.error,
+            "dead letter recorded"
+        );
+        if ctx.store.record_dead_letter(dead_letter).await? {
+            Ok(Outcome::Done)
+        } else {
+            Ok(Outcome::Duplicate)
+        }
     }
 }
 

@@ -194,7 +194,8 @@ impl Healer {
         Ok(())
     }
 
-    /// Runs the steps: knowledge base, cache, DOM similarity.
+    /// Runs the steps: knowledge base, then cross-test learning, the cache and DOM similarity, where the
+    /// most confident of the last three wins (ties go to the evidence from the page itself).
     async fn answer(
         &self,
         ctx: &WorkerContext,
@@ -203,33 +204,49 @@ impl Healer {
     ) -> Result<Answer, WorkerError> {
         let project = &request.project_id;
         let fingerprint = &request.payload.fingerprint;
+        let broken_locator = &request.payload.broken_locator;
 
         let pattern = ctx.store.healing_pattern(project, fingerprint).await?;
         if let Some(answer) = pattern.as_ref().and_then(knowledge_base_answer) {
             ctx.store.touch_healing_pattern(project, fingerprint, now).await?;
             return Ok(answer);
         }
+        let learned = ctx
+            .store
+            .confident_patterns(project, CROSS_TEST_MIN_PATTERN_CONFIDENCE, CROSS_TEST_PATTERN_LIMIT)
+            .await?;
 
         let Some(hash) = &request.payload.snapshot else {
-            return Ok(Answer::abstain(NO_DOM_SNAPSHOT));
+            // Nothing to verify a learned heal against: offer it as it is (it can only reach "validate").
+            let answer = cross_test_answer(broken_locator, fingerprint, &learned, None)
+                .unwrap_or_else(|| Answer::abstain(NO_DOM_SNAPSHOT));
+            return Ok(distrust_rejected(answer, pattern.as_ref()));
         };
         if self.use_cache
             && let Some(cached) = self.cached(ctx, fingerprint, hash).await
         {
-            return Ok(distrust_rejected(cached, pattern.as_ref()));
+            let cross = cross_test_answer(broken_locator, fingerprint, &learned, None);
+            return Ok(distrust_rejected(most_confident(cached, cross), pattern.as_ref()));
         }
         let Some(html) = ctx.store.dom_snapshot(project, hash).await? else {
             return Ok(Answer::abstain(NO_DOM_SNAPSHOT));
         };
-        let reference = match ctx.graph.last_observation(project, &request.payload.broken_locator).await? {
+        let reference = match ctx.graph.last_observation(project, broken_locator).await? {
             Some(observed) => Reference::Observed(observed.element),
-            None => Reference::LocatorOnly(request.payload.broken_locator.clone()),
+            None => Reference::LocatorOnly(broken_locator.clone()),
         };
-        let answer = dom_similarity(&html, &reference, &self.page_limits, &self.engine);
+        // Synchronous from here to the answer: the parsed page never crosses an await.
+        let (similar, cross) = match CandidatePage::parse(&html, &self.page_limits) {
+            Ok(page) => (
+                dom_similarity_on(&page, &reference, &self.engine),
+                cross_test_answer(broken_locator, fingerprint, &learned, Some(&page)),
+            ),
+            Err(error) => (Answer::abstain(format!("dom snapshot not scored: {error}")), None),
+        };
         if self.use_cache {
-            self.remember(ctx, fingerprint, hash, &answer).await;
+            self.remember(ctx, fingerprint, hash, &similar).await;
         }
-        Ok(distrust_rejected(answer, pattern.as_ref()))
+        Ok(distrust_rejected(most_confident(similar, cross), pattern.as_ref()))
     }
 
     /// A cached DOM-similarity heal of this fingerprint on this snapshot. Every cache error is a miss.
@@ -342,11 +359,15 @@ pub fn dom_similarity(
     page_limits: &PageLimits,
     engine: &EngineConfig,
 ) -> Answer {
-    let page = match CandidatePage::parse(html, page_limits) {
-        Ok(page) => page,
-        Err(error) => return Answer::abstain(format!("dom snapshot not scored: {error}")),
-    };
-    let relocation = relocate(reference, &page, engine);
+    match CandidatePage::parse(html, page_limits) {
+        Ok(page) => dom_similarity_on(&page, reference, engine),
+        Err(error) => Answer::abstain(format!("dom snapshot not scored: {error}")),
+    }
+}
+
+/// The DOM-similarity step on an already parsed page.
+pub fn dom_similarity_on(page: &CandidatePage, reference: &Reference, engine: &EngineConfig) -> Answer {
+    let relocation = relocate(reference, page, engine);
     let decision = HealDecision::for_confidence(relocation.confidence);
     match (relocation.choice, relocation.selector) {
         (Some(_), Some(selector)) if decision != HealDecision::Escalate => Answer {
@@ -357,6 +378,75 @@ pub fn dom_similarity(
             rationale: relocation.rationale,
         },
         _ => Answer::abstain(relocation.rationale),
+    }
+}
+
+/// Patterns below this confidence cannot reach the validation band once discounted, so they are not loaded.
+const CROSS_TEST_MIN_PATTERN_CONFIDENCE: f64 = HealDecision::VALIDATE_FROM / HealSource::CROSS_TEST_DISCOUNT;
+
+/// How many of a project's most confident patterns cross-test learning compares the broken locator with.
+const CROSS_TEST_PATTERN_LIMIT: u32 = 2_000;
+
+/// Cross-test learning: the heal learned (and confirmed by reviewers) for the same or a similar locator in
+/// another test, offered at the pattern's confidence × [`HealSource::CROSS_TEST_DISCOUNT`]. Locators are
+/// similar from a normalised Levenshtein similarity of [`HealSource::CROSS_TEST_MIN_SIMILARITY`]. With a
+/// page, a learned selector is only offered when it matches exactly one element of the failing page.
+/// Among eligible patterns the most similar locator wins, then the most confident pattern.
+pub fn cross_test_answer(
+    broken_locator: &str,
+    own_fingerprint: &Fingerprint,
+    patterns: &[HealingPattern],
+    page: Option<&CandidatePage>,
+) -> Option<Answer> {
+    let matches_one_element = |selector: &str| {
+        page.is_none_or(|page| page.resolve(selector).is_ok_and(|matched| matched.len() == 1))
+    };
+    let (similarity, pattern) = patterns
+        .iter()
+        .filter(|pattern| pattern.fingerprint != *own_fingerprint)
+        .map(|pattern| (strsim::normalized_levenshtein(&pattern.original_selector, broken_locator), pattern))
+        .filter(|(similarity, _)| *similarity >= HealSource::CROSS_TEST_MIN_SIMILARITY)
+        .filter(|(_, pattern)| matches_one_element(&pattern.healed_selector))
+        .max_by(|(left_similarity, left), (right_similarity, right)| {
+            left_similarity
+                .total_cmp(right_similarity)
+                .then(left.confidence.total_cmp(&right.confidence))
+                .then(right.fingerprint.cmp(&left.fingerprint))
+        })?;
+    let confidence = pattern.confidence * HealSource::CROSS_TEST_DISCOUNT;
+    let decision = HealDecision::for_confidence(confidence);
+    if decision == HealDecision::Escalate {
+        return None;
+    }
+    let verified =
+        if page.is_some() { "it matches one element of this page" } else { "no page to verify it on" };
+    Some(Answer {
+        suggested: Some(SuggestedLocator {
+            css: pattern.healed_selector.clone(),
+            xpath: None,
+            playwright: None,
+        }),
+        confidence,
+        source: Some(HealSource::CrossTest),
+        decision,
+        rationale: format!(
+            "cross-test learning: {} was healed with {} in another test ({} accepted, {} rejected; locator \
+             similarity {similarity:.2}); {verified}",
+            pattern.original_selector, pattern.healed_selector, pattern.success_count, pattern.failure_count
+        ),
+    })
+}
+
+/// The more confident of two answers; a tie keeps `first`. An abstention never beats a heal.
+fn most_confident(first: Answer, second: Option<Answer>) -> Answer {
+    match second {
+        Some(second)
+            if second.suggested.is_some()
+                && (first.suggested.is_none() || second.confidence > first.confidence) =>
+        {
+            second
+        }
+        _ => first,
     }
 }
 
@@ -406,6 +496,87 @@ mod tests {
         assert_eq!(distrusted.decision, HealDecision::Escalate);
         assert!(distrusted.rationale.contains("rejected"));
         assert_eq!(distrust_rejected(answer.clone(), None), answer);
+    }
+
+    fn learned(
+        name: &str,
+        original: &str,
+        healed: &str,
+        success_count: u64,
+        failure_count: u64,
+    ) -> HealingPattern {
+        HealingPattern {
+            fingerprint: Fingerprint::from_parts([name]),
+            original_selector: original.into(),
+            healed_selector: healed.into(),
+            ..pattern(success_count, failure_count)
+        }
+    }
+
+    #[test]
+    fn cross_test_learning_offers_a_similar_locators_heal_at_a_discount() {
+        let own = Fingerprint::from_parts(["own"]);
+        let patterns = [
+            learned("exact", "#checkout-button", "[data-testid=\"checkout\"]", 4, 0),
+            learned("unrelated", "#newsletter-email", "#subscribe-email", 9, 0),
+        ];
+        let answer = cross_test_answer("#checkout-button", &own, &patterns, None).expect("same locator");
+        assert_eq!(answer.source, Some(HealSource::CrossTest));
+        assert_eq!(answer.suggested.map(|s| s.css).as_deref(), Some("[data-testid=\"checkout\"]"));
+        assert!((answer.confidence - 0.9).abs() < 1e-9, "1.0 × 0.9, got {}", answer.confidence);
+        assert_eq!(answer.decision, HealDecision::Validate, "a learned heal is never applied blindly");
+
+        let similar = cross_test_answer("#checkout-buttons", &own, &patterns, None);
+        assert_eq!(similar.map(|a| a.source), Some(Some(HealSource::CrossTest)), "similarity ≥ 0.8");
+        assert_eq!(cross_test_answer("#cart-link", &own, &patterns, None), None, "not similar");
+    }
+
+    #[test]
+    fn cross_test_learning_skips_own_weak_and_unverifiable_patterns() {
+        let own = Fingerprint::from_parts(["exact"]);
+        let patterns = [learned("exact", "#pay", "#pay-now", 5, 0)];
+        assert_eq!(cross_test_answer("#pay", &own, &patterns, None), None, "the failure's own pattern");
+
+        let weak = [learned("weak", "#pay", "#pay-now", 1, 1)];
+        let elsewhere = Fingerprint::from_parts(["elsewhere"]);
+        assert_eq!(cross_test_answer("#pay", &elsewhere, &weak, None), None, "0.5 × 0.9 escalates");
+
+        let sure = [learned("sure", "#pay", "#pay-now", 5, 0)];
+        let page = CandidatePage::parse(
+            "<html><body><button id=\"pay-later\">Pay later</button></body></html>",
+            &PageLimits::default(),
+        )
+        .expect("page parses");
+        assert_eq!(cross_test_answer("#pay", &elsewhere, &sure, Some(&page)), None, "matches nothing here");
+        let page = CandidatePage::parse(
+            "<html><body><button id=\"pay-now\">Pay now</button></body></html>",
+            &PageLimits::default(),
+        )
+        .expect("page parses");
+        let verified = cross_test_answer("#pay", &elsewhere, &sure, Some(&page)).expect("verified");
+        assert!(verified.rationale.contains("matches one element"), "{}", verified.rationale);
+    }
+
+    #[test]
+    fn the_more_confident_answer_wins_and_a_heal_beats_an_abstention() {
+        let heal = |confidence: f64, source| Answer {
+            suggested: Some(SuggestedLocator { css: "#x".into(), xpath: None, playwright: None }),
+            confidence,
+            source: Some(source),
+            decision: HealDecision::for_confidence(confidence),
+            rationale: String::new(),
+        };
+        let dom = heal(0.7, HealSource::DomSimilarity);
+        let cross = heal(0.9, HealSource::CrossTest);
+        assert_eq!(most_confident(dom.clone(), Some(cross.clone())).source, Some(HealSource::CrossTest));
+        assert_eq!(most_confident(cross.clone(), Some(dom.clone())).source, Some(HealSource::CrossTest));
+        assert_eq!(most_confident(dom.clone(), None).source, Some(HealSource::DomSimilarity));
+        let tie = heal(0.7, HealSource::CrossTest);
+        assert_eq!(most_confident(dom.clone(), Some(tie)).source, Some(HealSource::DomSimilarity));
+        assert_eq!(
+            most_confident(Answer::abstain("none"), Some(dom)).source,
+            Some(HealSource::DomSimilarity)
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Heal sources in rendering order; the last slot counts abstentions (no source).
-const SOURCES: [Option<HealSource>; 5] = [
+const SOURCES: [Option<HealSource>; 6] = [
     Some(HealSource::KnowledgeBase),
+    Some(HealSource::CrossTest),
     Some(HealSource::Cache),
     Some(HealSource::DomSimilarity),
     Some(HealSource::Llm),
@@ -25,7 +26,7 @@ pub struct WorkerMetrics {
     skipped: [AtomicU64; 3],
     failed: [AtomicU64; 3],
     dead_lettered: [AtomicU64; 3],
-    suggestions: [[AtomicU64; 3]; 5],
+    suggestions: [[AtomicU64; 3]; 6],
     cache_errors: AtomicU64,
     skipped_observations: AtomicU64,
 }

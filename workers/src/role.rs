@@ -10,7 +10,7 @@ use std::str::FromStr;
 pub enum Role {
     /// Turns accepted batches into test results, fingerprinted failures and locator observations.
     Normalizer,
-    /// Records results, failures and observations; asks for a heal per locator failure.
+    /// Records results, failures, observations and dead letters; asks for a heal per locator failure.
     Correlator,
     /// Answers each healing request with a suggestion or an abstention.
     Healer,
@@ -42,7 +42,9 @@ impl Role {
     pub const fn topics(self) -> &'static [Topic] {
         match self {
             Role::Normalizer => &[Topic::IngestBatch],
-            Role::Correlator => &[Topic::TestExecuted, Topic::TestFailed, Topic::LocatorObserved],
+            Role::Correlator => {
+                &[Topic::TestExecuted, Topic::TestFailed, Topic::LocatorObserved, Topic::DeadLetter]
+            }
             Role::Healer => &[Topic::HealingRequested],
         }
     }

@@ -8,10 +8,10 @@ use argus_cache::{Cache, CacheError, CacheKey};
 use argus_graph::in_process::InProcessGraph;
 use argus_healing::{CandidatePage, PageLimits};
 use argus_store::sqlite::SqliteStore;
-use argus_store::{FailureQuery, Store};
+use argus_store::{FailureQuery, PageRequest, Store};
 use argus_vocabulary::{
-    DeadLetter, Envelope, EventId, FeedbackVerdict, HealDecision, HealSource, IngestBatch, IngestItem,
-    ProjectId, RunContext, SnapshotHash, SuggestionId, TestIdentity, TestStatus, Topic,
+    Envelope, EventId, FeedbackVerdict, HealDecision, HealSource, IngestBatch, IngestItem, ProjectId,
+    RunContext, SnapshotHash, SuggestionId, TestIdentity, TestStatus, Topic,
 };
 use argus_workers::{
     Clock, Outcome, Pipeline, RetryConfig, Role, WorkerContext, WorkerMetrics, WorkersConfig,
@@ -242,6 +242,60 @@ async fn renamed_button_is_healed_by_similarity_then_by_the_knowledge_base() {
 }
 
 #[tokio::test]
+async fn a_heal_learned_in_one_test_is_offered_to_another_test_with_the_same_locator() {
+    let h = harness().await;
+    let shutdown = CancellationToken::new();
+    let pipeline = h.spawn_pipeline(&shutdown).await;
+    h.ingest(vec![observation_item()], 1).await;
+    h.wait_idle().await;
+    let broken = h.ingest(vec![failure_item()], 2).await;
+    h.wait_idle().await;
+    let learned = h.store.suggestion(&h.project, suggestion_id(&broken, 0)).await.expect("store");
+    let learned = learned.expect("suggested").suggestion;
+    let css = learned.suggested.as_ref().map(|s| s.css.clone()).expect("a locator is suggested");
+    h.store
+        .record_feedback(&h.project, learned.id, FeedbackVerdict::Accepted, at(40))
+        .await
+        .expect("feedback recorded");
+
+    // Another test fails on the same locator (another fingerprint), once without a snapshot and once
+    // with the failing page.
+    let refund = TestIdentity { file: "tests/refund.spec.ts".into(), title_path: vec!["refunds".into()] };
+    let refund_failure = |snapshot: Option<SnapshotHash>| IngestItem::Failure {
+        test: refund.clone(),
+        error_kind: None,
+        message: PLAYWRIGHT_FAILURE.into(),
+        stack: None,
+        locator: None,
+        page_url: None,
+        snapshot,
+    };
+    let blind = h.ingest(vec![refund_failure(None)], 3).await;
+    let seen = h.ingest(vec![refund_failure(Some(SnapshotHash::of(CHECKOUT_V2.as_bytes())))], 4).await;
+    h.wait_idle().await;
+
+    let offered = h.store.suggestion(&h.project, suggestion_id(&blind, 0)).await.expect("store");
+    let offered = offered.expect("suggested").suggestion;
+    assert_ne!(offered.fingerprint, learned.fingerprint, "another test, another failure");
+    assert_eq!(offered.source, Some(HealSource::CrossTest), "{}", offered.rationale);
+    assert_eq!(offered.suggested.as_ref().map(|s| s.css.clone()), Some(css.clone()));
+    assert!((offered.confidence - 0.9).abs() < 1e-9, "1.0 × 0.9, got {}", offered.confidence);
+    assert_eq!(offered.decision, HealDecision::Validate);
+
+    let verified = h.store.suggestion(&h.project, suggestion_id(&seen, 0)).await.expect("store");
+    let verified = verified.expect("suggested").suggestion;
+    let verified_css = verified.suggested.as_ref().map(|s| s.css.clone()).expect("a locator is suggested");
+    assert!(matches_new_pay_button(&verified_css), "{verified_css} ({:?})", verified.source);
+    assert!(verified.confidence >= 0.9 - 1e-9, "the learned heal is at least as confident as 0.9");
+
+    shutdown.cancel();
+    tokio::time::timeout(DEADLINE, pipeline.join())
+        .await
+        .expect("pipeline stops in time")
+        .expect("clean stop");
+}
+
+#[tokio::test]
 async fn redelivered_messages_count_once_and_yield_one_suggestion() {
     let h = harness().await;
     let normalizer = WorkersConfig::default().normalizer.build();
@@ -327,14 +381,17 @@ async fn a_garbage_batch_is_dead_lettered_and_the_next_batch_still_flows() {
     assert_eq!(h.store.counts(&h.project).await.expect("counts").test_results, 1);
     assert_eq!(h.ctx.metrics.dead_lettered(Role::Normalizer), 1);
     assert_eq!(h.ctx.metrics.failed(Role::Normalizer), 3, "one failure per attempt");
-    let mut dlq = h.bus.subscribe(Topic::DeadLetter, "test-dlq-reader").await.expect("sub");
-    let dead = take(&mut dlq).await;
-    let letter = Envelope::<DeadLetter>::from_bytes(&dead.payload).expect("a dead letter");
-    assert_eq!(letter.payload.original_topic, "argus.ingest.batch");
-    assert_eq!(letter.payload.consumer_group, "argus-normalizer");
-    assert_eq!(letter.payload.attempts, 3);
-    assert!(letter.payload.error.contains("undecodable payload"), "{}", letter.payload.error);
-    dlq.ack(&dead).await.expect("ack");
+    // The correlator keeps dead letters in the store; an undecodable payload names no project.
+    let unknown = ProjectId::parse("unknown").expect("valid id");
+    let kept = h.store.dead_letters(&unknown, PageRequest::default()).await.expect("dead letters");
+    assert_eq!(kept.total, 1);
+    let letter = &kept.items[0].dead_letter;
+    assert_eq!(letter.original_topic, "argus.ingest.batch");
+    assert_eq!(letter.consumer_group, "argus-normalizer");
+    assert_eq!(letter.attempts, 3);
+    assert_eq!(letter.payload, "{\"this is\": not an envelope");
+    assert!(letter.error.contains("undecodable payload"), "{}", letter.error);
+    assert_eq!(h.ctx.metrics.dead_lettered(Role::Correlator), 0, "recording it did not fail");
 
     shutdown.cancel();
     tokio::time::timeout(DEADLINE, pipeline.join())

@@ -5,9 +5,10 @@
 //! - [`ApiError`] (`error`): the fixed mapping from errors to status codes and `{"error": "..."}` bodies.
 //! - `auth`: the [`Authenticated`] extractor (API key → project, then the per-project rate limit).
 //! - Handlers by resource: `health` (`/health`, `/ready`), `events` (intake), `failures`, `suggestions`,
-//!   `metrics` (`/metrics` and the request-counting middleware).
+//!   `dead_letters`, `metrics` (`/metrics` and the request-counting middleware).
 
 pub mod auth;
+pub mod dead_letters;
 pub mod error;
 pub mod events;
 pub mod failures;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", post(events::post_events))
         .route("/failures", get(failures::list_failures))
+        .route("/dead-letters", get(dead_letters::list_dead_letters))
         .route("/suggestions", get(suggestions::list_suggestions))
         .route("/suggestions/{id}", get(suggestions::get_suggestion))
         .route("/suggestions/{id}/feedback", post(suggestions::post_feedback));

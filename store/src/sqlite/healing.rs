@@ -168,6 +168,26 @@ pub(super) async fn healing_patterns(
     })
 }
 
+pub(super) async fn confident_patterns(
+    pool: &SqlitePool,
+    project: &ProjectId,
+    min_confidence: f64,
+    limit: u32,
+) -> Result<Vec<HealingPattern>, StoreError> {
+    let sql = format!(
+        "SELECT {PATTERN_COLUMNS} FROM healing_patterns WHERE project_id = ?1 AND confidence >= ?2
+         ORDER BY confidence DESC, success_count DESC, fingerprint LIMIT ?3"
+    );
+    let rows: Vec<PatternRow> = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(min_confidence)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(database_error("select confident healing patterns"))?;
+    rows.into_iter().map(HealingPattern::try_from).collect()
+}
+
 pub(super) async fn touch_healing_pattern(
     pool: &SqlitePool,
     project: &ProjectId,
