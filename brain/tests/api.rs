@@ -619,3 +619,47 @@ async fn dead_letters_are_listed_only_for_their_project() {
     let foreign = api.get("/api/v1/dead-letters?project=other", Some(&api.shop_key)).await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn retried_batch_with_the_same_idempotency_key_is_stored_once() {
+    let api = spawn_api(Config::default()).await;
+    let mut subscription =
+        api.bus.subscribe(argus_vocabulary::Topic::IngestBatch, "test").await.expect("subscribe");
+    let post = |key: &'static str| {
+        Request::post("/api/v1/events")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {}", api.shop_key))
+            .header("idempotency-key", key)
+            .body(Body::from(valid_batch().to_string()))
+            .expect("request")
+    };
+
+    let first = api.send(post("ci-run-42-attempt-1")).await;
+    let retry = api.send(post("ci-run-42-attempt-1")).await;
+    let other = api.send(post("ci-run-43-attempt-1")).await;
+
+    assert_eq!(
+        (first.status, retry.status, other.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    assert_eq!(first.json()["batch_id"], retry.json()["batch_id"], "a retry names the same batch");
+    assert_ne!(first.json()["batch_id"], other.json()["batch_id"]);
+    assert_eq!(api.batches_stored().await, (2, 1), "the retry stored nothing new");
+    // The retry is published again (its first publish may be the one that failed); the normalizer derives
+    // the same event ids from it, so downstream counts stay exact.
+    let mut published = Vec::new();
+    for _ in 0..3 {
+        let delivery = subscription.next().await.expect("bus").expect("a delivery");
+        published.push(Envelope::<IngestBatch>::from_bytes(&delivery.payload).expect("batch").event_id);
+    }
+    assert_eq!(published[0], published[1]);
+
+    let bad = Request::post("/api/v1/events")
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.shop_key))
+        .header("idempotency-key", "has spaces")
+        .body(Body::from(valid_batch().to_string()))
+        .expect("request");
+    let bad = api.send(bad).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.error_message().contains("idempotency-key"), "{}", bad.body);
+}

@@ -65,6 +65,17 @@ impl EventId {
         Self(Uuid::new_v4())
     }
 
+    /// The id of a batch a client named with an idempotency key: the same project and key always give the
+    /// same id, so a retried upload is recognised as the batch already accepted.
+    pub fn for_idempotency_key(project: &ProjectId, key: &str) -> Self {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x5c1d_2b0e_8f4a_4e7b_9d3c_a1f0_6e2b_7c48);
+        let mut name = Vec::with_capacity(project.as_str().len() + 1 + key.len());
+        name.extend_from_slice(project.as_str().as_bytes());
+        name.push(0);
+        name.extend_from_slice(key.as_bytes());
+        Self(Uuid::new_v5(&NAMESPACE, &name))
+    }
+
     /// A deterministic id for the `discriminator`-th event derived from `self`. Replaying a batch therefore
     /// yields the same child ids, which keeps every downstream handler idempotent.
     pub fn derive(&self, discriminator: &str) -> Self {
@@ -255,6 +266,16 @@ mod tests {
         assert_eq!(parent.derive("0"), parent.derive("0"));
         assert_ne!(parent.derive("0"), parent.derive("1"));
         assert_ne!(parent.derive("0"), parent);
+    }
+
+    #[test]
+    fn idempotency_keys_give_stable_project_scoped_ids() {
+        let shop = ProjectId::parse("shop").expect("valid");
+        let docs = ProjectId::parse("docs").expect("valid");
+        let id = EventId::for_idempotency_key(&shop, "run-42");
+        assert_eq!(id, EventId::for_idempotency_key(&shop, "run-42"));
+        assert_ne!(id, EventId::for_idempotency_key(&shop, "run-43"));
+        assert_ne!(id, EventId::for_idempotency_key(&docs, "run-42"));
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! published on the bus; the answer is 202 with the batch id. Nothing is stored for a refused batch. When
 //! the publish fails after the store succeeded (backpressure, shutdown), the answer is 503 but the batch
 //! is durable: start-up replays every batch the normalizer has not finished.
+//!
+//! A client that may retry sends an `Idempotency-Key` header (1–200 visible ASCII characters, e.g. its CI
+//! run id and attempt): the batch id is derived from the project and the key, so a retry of a batch that was
+//! already stored is recognised (the store keeps the first copy) and published again instead of being
+//! counted twice.
 
 use super::auth::Authenticated;
 use super::error::parse_json_body;
@@ -17,7 +22,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 /// The answer to an accepted batch.
@@ -36,9 +41,10 @@ pub struct BatchAccepted {
 pub async fn post_events(
     State(state): State<AppState>,
     auth: Authenticated,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<BatchAccepted>), ApiError> {
-    match accept(&state, &auth, body).await {
+    match accept(&state, &auth, &headers, body).await {
         Ok(accepted) => Ok((StatusCode::ACCEPTED, Json(accepted))),
         Err((reason, error)) => {
             state.metrics.record_intake_rejection(reason);
@@ -47,11 +53,31 @@ pub async fn post_events(
     }
 }
 
+/// The header that names a batch for safe retries.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The batch id: derived from the `Idempotency-Key` header when there is one, random otherwise.
+fn batch_id(auth: &Authenticated, headers: &HeaderMap) -> Result<EventId, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(EventId::new_random());
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("idempotency-key must be 1 to 200 visible ascii characters".to_owned())
+        })?;
+    Ok(EventId::for_idempotency_key(&auth.0, key))
+}
+
 async fn accept(
     state: &AppState,
     auth: &Authenticated,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<BatchAccepted, (&'static str, ApiError)> {
+    let batch_id = batch_id(auth, headers).map_err(|error| ("bad_idempotency_key", error))?;
     let body = body.map_err(|rejection| {
         let error = ApiError::from(rejection);
         let reason =
@@ -73,7 +99,7 @@ async fn accept(
 
     let items = validated.batch.items.len();
     let snapshots = validated.snapshots.len();
-    let envelope = Envelope::new(EventId::new_random(), auth.0.clone(), state.clock.now(), validated.batch);
+    let envelope = Envelope::new(batch_id, auth.0.clone(), state.clock.now(), validated.batch);
     state
         .store
         .accept_batch(&envelope, &validated.snapshots)
