@@ -167,6 +167,15 @@ impl Harness {
     }
 }
 
+/// Cancels the pipeline and waits for it; fails the test when it does not stop cleanly before [`DEADLINE`].
+async fn stop(pipeline: Pipeline, shutdown: &CancellationToken) {
+    shutdown.cancel();
+    tokio::time::timeout(DEADLINE, pipeline.join())
+        .await
+        .expect("pipeline stops in time")
+        .expect("clean stop");
+}
+
 /// The id of the suggestion answering item `index` of `batch` (a failure).
 fn suggestion_id(batch: &Envelope<IngestBatch>, index: usize) -> SuggestionId {
     let failure = batch.event_id.derive(&index.to_string());
@@ -234,11 +243,7 @@ async fn renamed_button_is_healed_by_similarity_then_by_the_knowledge_base() {
     assert_eq!(h.ctx.metrics.suggestions(Some(HealSource::KnowledgeBase), HealDecision::Apply), 1);
     assert!(h.store.unnormalized_batches(10).await.expect("store").is_empty());
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
 }
 
 #[tokio::test]
@@ -288,11 +293,7 @@ async fn a_heal_learned_in_one_test_is_offered_to_another_test_with_the_same_loc
     assert!(matches_new_pay_button(&verified_css), "{verified_css} ({:?})", verified.source);
     assert!(verified.confidence >= 0.9 - 1e-9, "the learned heal is at least as confident as 0.9");
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
 }
 
 #[tokio::test]
@@ -393,11 +394,7 @@ async fn a_garbage_batch_is_dead_lettered_and_the_next_batch_still_flows() {
     assert!(letter.error.contains("undecodable payload"), "{}", letter.error);
     assert_eq!(h.ctx.metrics.dead_lettered(Role::Correlator), 0, "recording it did not fail");
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
 }
 
 #[tokio::test]
@@ -415,11 +412,7 @@ async fn pipeline_stops_cleanly_when_cancelled() {
     h.ingest(vec![result_item(TestStatus::Passed), unresolvable], 1).await;
     h.wait_idle().await;
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
     assert_eq!(h.ctx.metrics.handled(Role::Normalizer), 1);
     assert_eq!(h.ctx.metrics.handled(Role::Correlator), 1);
     assert_eq!(h.ctx.metrics.skipped_observations(), 1, "the unresolvable observation is skipped, not fatal");
@@ -457,11 +450,7 @@ async fn a_second_occurrence_on_the_same_page_reuses_the_cached_heal() {
     let key = CacheKey::Heal(computed.suggestion.fingerprint.clone());
     assert!(h.ctx.cache.get(&key).await.expect("cache answers").is_some());
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
 }
 
 /// A cache whose backend is down: every call fails.
@@ -506,11 +495,7 @@ async fn cache_errors_are_counted_and_healing_goes_on() {
     assert_eq!(h.ctx.metrics.cache_errors(), 2, "one failed read, one failed write");
     assert_eq!(h.ctx.metrics.failed(Role::Healer), 0);
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
 }
 
 #[tokio::test]
@@ -530,9 +515,5 @@ async fn accepted_but_never_normalised_batches_are_replayed() {
     assert!(h.store.suggestion(&h.project, suggestion_id(&stranded, 1)).await.expect("store").is_some());
     assert_eq!(replay_unnormalized_batches(&h.ctx).await.expect("nothing left"), 0);
 
-    shutdown.cancel();
-    tokio::time::timeout(DEADLINE, pipeline.join())
-        .await
-        .expect("pipeline stops in time")
-        .expect("clean stop");
+    stop(pipeline, &shutdown).await;
 }
