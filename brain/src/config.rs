@@ -7,10 +7,18 @@
 //! environment map, so tests never touch the process environment; only `main` reads the real one.
 //!
 //! Unknown keys and invalid values are errors that name the key and where the value came from.
+//!
+//! `profile` picks the adapters: `embedded` (the default: SQLite, graph journal, in-process bus and cache
+//! under `data_dir`) or `distributed` (the `postgres`, `kafka`, `valkey` and `falkordb` sections, all four
+//! required, e.g. `ARGUS_POSTGRES__URL`, `ARGUS_KAFKA__BROKERS`, `ARGUS_VALKEY__URL`,
+//! `ARGUS_FALKORDB__URL`). The URLs are secrets: `Debug` of a [`Config`] shows them as `[REDACTED]`.
 
 use crate::BrainError;
 use argus_bus::in_process::InProcessBusConfig;
 use argus_cache::in_process::InProcessCacheConfig;
+use argus_cache::valkey::ValkeyCacheConfig;
+use argus_graph::falkordb::FalkorGraphConfig;
+use argus_store::postgres::PostgresConfig;
 use argus_store::sqlite::SqliteConfig;
 use argus_workers::WorkersConfig;
 use serde::Deserialize;
@@ -25,10 +33,78 @@ pub const ENV_PREFIX: &str = "ARGUS_";
 /// The separator between path segments in an environment variable name.
 const ENV_SEPARATOR: &str = "__";
 
+/// Which adapters the process runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// One process on one machine: SQLite, a graph journal, an in-process bus and cache under `data_dir`.
+    #[default]
+    Embedded,
+    /// Postgres, Kafka (Redpanda), Valkey and FalkorDB; workers may run as separate processes.
+    Distributed,
+}
+
+impl Profile {
+    /// The profile's name (`embedded`, `distributed`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Profile::Embedded => "embedded",
+            Profile::Distributed => "distributed",
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `[kafka]` section: the Kafka bus settings when this binary has the distributed profile.
+#[cfg(feature = "distributed")]
+pub type KafkaSection = argus_bus::kafka::KafkaBusConfig;
+
+/// The `[kafka]` section of a binary built without the distributed profile: kept unread, so a shared
+/// configuration still loads; selecting the distributed profile fails with a message saying how to build it.
+#[cfg(not(feature = "distributed"))]
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct KafkaSection(
+    #[expect(dead_code, reason = "kept only so the section parses; this build cannot use it")] toml::Table,
+);
+
+#[cfg(not(feature = "distributed"))]
+impl std::fmt::Debug for KafkaSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // It may hold SASL credentials; nothing of it is shown.
+        f.write_str("KafkaSection(<unread: built without the distributed profile>)")
+    }
+}
+
+/// The message of every attempt to run the distributed profile on a binary built without it.
+pub const DISTRIBUTED_NOT_BUILT: &str = "this argus was built without the distributed profile: \
+                                         cargo build --release --features distributed";
+
+/// The four sections of the distributed profile, each present.
+#[derive(Debug, Clone, Copy)]
+pub struct DistributedSections<'a> {
+    /// The Postgres store.
+    pub postgres: &'a PostgresConfig,
+    /// The Kafka bus.
+    pub kafka: &'a KafkaSection,
+    /// The Valkey cache.
+    pub valkey: &'a ValkeyCacheConfig,
+    /// The FalkorDB knowledge graph.
+    pub falkordb: &'a FalkorGraphConfig,
+}
+
 /// The whole configuration of the `argus` binary.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Which adapters to run on (`embedded`; env `ARGUS_PROFILE`, flag `--profile`).
+    #[serde(default)]
+    pub profile: Profile,
     /// The address the HTTP API listens on (`127.0.0.1:8080`; port 0 picks a free port).
     #[serde(default = "Config::default_listen")]
     pub listen: SocketAddr,
@@ -56,6 +132,19 @@ pub struct Config {
     /// Graceful shutdown.
     #[serde(default)]
     pub shutdown: ShutdownConfig,
+    /// The distributed profile's store (`ARGUS_POSTGRES__URL`, …).
+    #[serde(default)]
+    pub postgres: Option<PostgresConfig>,
+    /// The distributed profile's bus (`ARGUS_KAFKA__BROKERS`, …). Consumer groups are named after the
+    /// topic prefix too (`<topic_prefix>argus-healer`), so environments sharing a cluster never share a group.
+    #[serde(default)]
+    pub kafka: Option<KafkaSection>,
+    /// The distributed profile's cache (`ARGUS_VALKEY__URL`, …).
+    #[serde(default)]
+    pub valkey: Option<ValkeyCacheConfig>,
+    /// The distributed profile's knowledge graph (`ARGUS_FALKORDB__URL`, …).
+    #[serde(default)]
+    pub falkordb: Option<FalkorGraphConfig>,
 }
 
 impl Config {
@@ -102,6 +191,31 @@ impl Config {
         Ok(config)
     }
 
+    /// Applies the `--profile` flag (the last layer), when given.
+    pub fn with_profile(mut self, profile: Option<Profile>) -> Self {
+        if let Some(profile) = profile {
+            self.profile = profile;
+        }
+        self
+    }
+
+    /// The sections of the distributed profile; an error naming the first missing one (and its variable).
+    pub fn distributed_sections(&self) -> Result<DistributedSections<'_>, BrainError> {
+        fn required<'a, T>(section: Option<&'a T>, key: &str, variable: &str) -> Result<&'a T, BrainError> {
+            section.ok_or_else(|| BrainError::Config {
+                key: key.to_owned(),
+                source_name: "validation".to_owned(),
+                message: format!("the distributed profile needs it (set {variable})"),
+            })
+        }
+        Ok(DistributedSections {
+            postgres: required(self.postgres.as_ref(), "postgres.url", "ARGUS_POSTGRES__URL")?,
+            kafka: required(self.kafka.as_ref(), "kafka.brokers", "ARGUS_KAFKA__BROKERS")?,
+            valkey: required(self.valkey.as_ref(), "valkey.url", "ARGUS_VALKEY__URL")?,
+            falkordb: required(self.falkordb.as_ref(), "falkordb.url", "ARGUS_FALKORDB__URL")?,
+        })
+    }
+
     /// Applies command-line overrides (the last layer).
     pub fn with_overrides(mut self, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> Self {
         if let Some(listen) = listen {
@@ -131,6 +245,9 @@ impl Config {
                 });
             }
         }
+        if self.profile == Profile::Distributed {
+            self.distributed_sections()?;
+        }
         Ok(())
     }
 }
@@ -147,6 +264,11 @@ impl Default for Config {
             cache: InProcessCacheConfig::default(),
             workers: WorkersConfig::default(),
             shutdown: ShutdownConfig::default(),
+            profile: Profile::default(),
+            postgres: None,
+            kafka: None,
+            valkey: None,
+            falkordb: None,
         }
     }
 }
@@ -489,6 +611,95 @@ mod tests {
             Config::load(Some("listen = "), &BTreeMap::new()),
             Err(BrainError::ConfigSyntax(_))
         ));
+    }
+
+    /// The variables the deployment files (compose, Kubernetes) set.
+    fn distributed_env(postgres_url: &str) -> BTreeMap<String, String> {
+        env(&[
+            ("ARGUS_PROFILE", "distributed"),
+            ("ARGUS_POSTGRES__URL", postgres_url),
+            ("ARGUS_KAFKA__BROKERS", "redpanda:9092"),
+            ("ARGUS_VALKEY__URL", "redis://:valkey-pw@valkey:6379/"),
+            ("ARGUS_FALKORDB__URL", "falkor://falkordb:6379"),
+        ])
+    }
+
+    #[test]
+    fn profile_defaults_to_embedded_and_needs_no_section() {
+        let config = Config::load(None, &BTreeMap::new()).expect("defaults load");
+        assert_eq!(config.profile, Profile::Embedded);
+        assert!(config.postgres.is_none() && config.kafka.is_none());
+        assert!(config.valkey.is_none() && config.falkordb.is_none());
+    }
+
+    #[test]
+    fn distributed_profile_reads_its_four_sections_from_the_environment() {
+        let config =
+            Config::load(None, &distributed_env("postgres://argus:pw@postgres:5432/argus")).expect("loads");
+        assert_eq!(config.profile, Profile::Distributed);
+        let sections = config.distributed_sections().expect("all four sections");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&sections.postgres.url),
+            "postgres://argus:pw@postgres:5432/argus"
+        );
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&sections.valkey.url),
+            "redis://:valkey-pw@valkey:6379/"
+        );
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&sections.falkordb.url), "falkor://falkordb:6379");
+        #[cfg(feature = "distributed")]
+        assert_eq!(sections.kafka.brokers, "redpanda:9092");
+    }
+
+    #[test]
+    fn section_settings_are_overridable_by_nested_variables() {
+        let mut variables = distributed_env("postgres://argus@postgres/argus");
+        variables.insert("ARGUS_POSTGRES__MAX_CONNECTIONS".to_owned(), "4".to_owned());
+        variables.insert("ARGUS_VALKEY__KEY_PREFIX".to_owned(), "t1:".to_owned());
+        variables.insert("ARGUS_FALKORDB__GRAPH_NAME".to_owned(), "argus_t1".to_owned());
+        variables.insert("ARGUS_KAFKA__TOPIC_PREFIX".to_owned(), "t1.".to_owned());
+        let config = Config::load(None, &variables).expect("loads");
+        let sections = config.distributed_sections().expect("sections");
+        assert_eq!(sections.postgres.max_connections, 4);
+        assert_eq!(sections.valkey.key_prefix.as_deref(), Some("t1:"));
+        assert_eq!(sections.falkordb.graph_name, "argus_t1");
+        #[cfg(feature = "distributed")]
+        assert_eq!(sections.kafka.topic_prefix, "t1.");
+    }
+
+    #[test]
+    fn distributed_profile_without_a_section_names_the_variable_to_set() {
+        let mut variables = distributed_env("postgres://argus@postgres/argus");
+        variables.remove("ARGUS_KAFKA__BROKERS");
+        let (key, _, message) = config_error_key(Config::load(None, &variables));
+        assert_eq!(key, "kafka.brokers");
+        assert!(message.contains("ARGUS_KAFKA__BROKERS"), "{message}");
+        // Set by the flag after loading, the check happens when the profile's sections are asked for.
+        let embedded = Config::load(None, &BTreeMap::new()).expect("loads");
+        let flagged = embedded.with_profile(Some(Profile::Distributed));
+        assert!(matches!(
+            flagged.distributed_sections(),
+            Err(BrainError::Config { key, .. }) if key == "postgres.url"
+        ));
+    }
+
+    #[test]
+    fn unknown_profile_is_an_error_naming_the_key() {
+        let (key, source_name, _) = config_error_key(Config::load(None, &env(&[("ARGUS_PROFILE", "cloud")])));
+        assert_eq!(key, "profile");
+        assert_eq!(source_name, "environment variable ARGUS_PROFILE");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_url_password() {
+        let mut variables = distributed_env("postgres://argus:pg-s3cret@postgres:5432/argus");
+        variables.insert("ARGUS_KAFKA__SASL__USERNAME".to_owned(), "argus".to_owned());
+        variables.insert("ARGUS_KAFKA__SASL__PASSWORD".to_owned(), "kafka-s3cret".to_owned());
+        let config = Config::load(None, &variables).expect("loads");
+        let shown = format!("{config:?} {config:#?}");
+        for secret in ["pg-s3cret", "valkey-pw", "kafka-s3cret", "postgres://", "redis://"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum BrainError {
     /// The worker pipeline failed.
     #[error(transparent)]
     Workers(#[from] WorkerError),
+    /// The command needs a part of Argus this binary was built without (a cargo feature).
+    #[error("{0}")]
+    NotBuilt(&'static str),
     /// A project id given on the command line is invalid.
     #[error(transparent)]
     Vocabulary(#[from] argus_vocabulary::VocabularyError),

@@ -10,7 +10,18 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story on stdout; keep its logs to warnings unless asked otherwise.
-    let default_filter = if matches!(cli.command, Command::Demo(_)) { "warn" } else { "info" };
+    let default_filter = if matches!(
+        cli.command,
+        Command::Demo(_)
+            | Command::Locate(_)
+            | Command::Parse(_)
+            | Command::Healthcheck(_)
+            | Command::Report(_)
+    ) {
+        "warn"
+    } else {
+        "info"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
@@ -20,7 +31,8 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            // `argus parse` on a report it cannot parse: 2, as documented there.
+            if error.is::<argus_brain::parse::Unparseable>() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

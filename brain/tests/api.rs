@@ -179,11 +179,23 @@ async fn health_is_ok_without_an_api_key() {
 }
 
 #[tokio::test]
-async fn ready_is_ok_while_store_and_bus_answer() {
+async fn ready_is_ok_while_store_bus_and_cache_answer() {
     let api = spawn_api(Config::default()).await;
     let response = api.get("/ready", None).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-    assert_eq!(response.json()["checks"], json!({"store": "ok", "bus": "ok"}));
+    assert_eq!(response.json()["status"], "ready");
+    assert_eq!(response.json()["checks"], json!({"store": "ok", "bus": "ok", "cache": "ok"}));
+}
+
+#[tokio::test]
+async fn ready_stays_200_but_degraded_naming_the_cache_when_it_fails() {
+    let api = spawn_api_with_cache(Config::default(), Some(Arc::new(BrokenCache))).await;
+    let response = api.get("/ready", None).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let body = response.json();
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["degraded"], json!(["cache"]));
+    assert_eq!(body["checks"], json!({"store": "ok", "bus": "ok", "cache": "unavailable"}));
 }
 
 #[tokio::test]

@@ -15,6 +15,9 @@ pub enum BusError {
     /// A receipt that this subscription did not hand out, or that was already settled.
     #[error("unknown delivery receipt {0}")]
     UnknownReceipt(u64),
+    /// The adapter's configuration is unusable (names the setting).
+    #[error("invalid bus configuration: {0}")]
+    Config(String),
     /// The broker or client failed.
     #[error("bus backend error: {0}")]
     Backend(String),

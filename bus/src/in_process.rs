@@ -4,7 +4,7 @@
 //! - [`InProcessBus`]: the [`Bus`]; [`InProcessBus::close`] stops intake for shutdown.
 //! - `log`: one topic's log and its consumer groups as plain data (offsets, cursors, redelivery queues,
 //!   in-flight and acknowledged sets, trimming). All the bookkeeping lives there and is unit-tested.
-//! - `dead_letter`: wrapping a poison message for `argus.dlq`.
+//! - `crate::dead_letter` (shared with the Kafka adapter): wrapping a poison message for `argus.dlq`.
 //!
 //! This file is the thin shell: one `std::sync::Mutex` over every topic's log (never held across an
 //! `.await`), and two [`Notify`]s, one for "something may be deliverable" (publishes, requeues, close) and
@@ -12,13 +12,12 @@
 //! the state, so a wake-up between the look and the wait is never lost. Waiting futures hold nothing, so
 //! [`Subscription::next`] and [`Bus::publish`] are cancellation-safe.
 
-mod dead_letter;
 mod log;
 
+use crate::dead_letter::{PoisonMessage, dead_letter_envelope};
 use crate::{Bus, BusError, Delivery, NackOutcome, Subscription};
 use argus_vocabulary::Topic;
 use async_trait::async_trait;
-use dead_letter::{PoisonMessage, dead_letter_envelope};
 use log::{StoredMessage, TopicLog};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

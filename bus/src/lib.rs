@@ -2,6 +2,9 @@
 //!
 //! - [`Bus`] / [`Subscription`]: the port. Every adapter passes [`conformance`] unchanged.
 //! - [`in_process`]: the embedded adapter (bounded per-topic logs in memory).
+//! - `kafka` (cargo feature `kafka`, which needs cmake to build librdkafka): the Kafka-protocol adapter
+//!   (rdkafka; idempotent producer, commits only after `ack`).
+//! - `dead_letter`: the `argus.dlq` envelope both adapters build for a poison message.
 //! - [`publish`]: typed publishing of an [`Envelope`].
 //! - [`BusError`]: the one error type of this crate.
 //!
@@ -16,8 +19,11 @@
 //!   then fails with [`BusError::Backpressure`] rather than growing memory.
 
 pub mod conformance;
+mod dead_letter;
 mod error;
 pub mod in_process;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 
 pub use error::BusError;
 

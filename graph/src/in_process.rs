@@ -14,9 +14,9 @@
 //! line order is therefore the order the graph applied the batches in, and a caller that stops waiting
 //! cannot leave a batch journalled but not applied.
 
-mod compile;
+pub(crate) mod compile;
 mod journal;
-mod mutation;
+pub(crate) mod mutation;
 mod property_graph;
 
 use crate::{CommitChange, GraphError, GraphStats, KnowledgeGraph, ObservedElement};

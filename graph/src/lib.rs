@@ -4,6 +4,7 @@
 //! - [`KnowledgeGraph`]: the port. Every adapter passes [`conformance`] unchanged.
 //! - [`in_process`]: the embedded adapter (maps in memory, optionally journalled to a file so a restart
 //!   keeps what was learned).
+//! - [`falkordb`]: the distributed adapter (FalkorDB; each call one parameterised Cypher query).
 //! - [`GraphError`]: the one error type of this crate.
 //!
 //! The model (node label — identity within a project):
@@ -17,6 +18,7 @@
 
 pub mod conformance;
 mod error;
+pub mod falkordb;
 pub mod in_process;
 
 pub use error::GraphError;

@@ -254,6 +254,21 @@ impl Query {
             Target::Attribute { name, value } => set_attribute(descriptor, name, value),
             Target::Role { role, name } => {
                 descriptor.role = Some(role.clone());
+                // The tag a role usually comes with: when a redesign drops the role (an `<a>` that
+                // lost its `href`), the tag still tells the link from the list item around it.
+                if descriptor.tag.trim().is_empty() || descriptor.tag == "*" {
+                    let tag = match role.as_str() {
+                        "link" => "a",
+                        "button" => "button",
+                        "textbox" | "checkbox" | "radio" | "searchbox" => "input",
+                        "combobox" | "listbox" => "select",
+                        "img" => "img",
+                        _ => "",
+                    };
+                    if !tag.is_empty() {
+                        descriptor.tag = tag.to_owned();
+                    }
+                }
                 expectation.accessible_name = name.as_ref().map(TextMatch::text);
             }
             Target::Label(text) => expectation.label = Some(text.text()),

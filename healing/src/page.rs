@@ -21,6 +21,8 @@ use crate::score::{Extras, Features, looks_generated};
 const TEXT_KEEP: usize = 200;
 /// Characters of neighbour text kept on each side of the element.
 const NEIGHBOUR_KEEP: usize = 60;
+/// Neighbour text shorter than this (characters) makes the search climb one more ancestor.
+const NEIGHBOUR_MIN: usize = 24;
 /// Ancestor levels searched for neighbour text.
 const NEIGHBOUR_LEVELS: usize = 6;
 /// Bytes of an attribute value kept in a descriptor.
@@ -232,12 +234,18 @@ impl CandidatePage {
     /// works from the descriptors alone, checking uniqueness among them. Descriptors are used as given:
     /// every one counts as visible.
     pub fn from_descriptors(candidates: Vec<ElementDescriptor>) -> CandidatePage {
+        Self::from_descriptors_with_visibility(candidates.into_iter().map(|d| (d, true)).collect())
+    }
+
+    /// Like [`CandidatePage::from_descriptors`], with a visibility flag per descriptor (for inputs whose
+    /// capturing tool recorded whether each element was displayed).
+    pub fn from_descriptors_with_visibility(candidates: Vec<(ElementDescriptor, bool)>) -> CandidatePage {
         let candidates = candidates
             .into_iter()
-            .map(|mut descriptor| {
+            .map(|(mut descriptor, visible)| {
                 descriptor.tag = descriptor.tag.trim().to_ascii_lowercase();
                 let accessible_name = crate::aria::accessible_name(&descriptor, None);
-                Candidate::new(descriptor, true, None, accessible_name)
+                Candidate::new(descriptor, visible, None, accessible_name)
             })
             .collect();
         CandidatePage { candidates, dom: None }
@@ -660,7 +668,15 @@ impl BuildContext<'_> {
                 let after = head_words(after, NEIGHBOUR_KEEP);
                 found =
                     [before, after].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
-                break;
+                // A sibling button's "Edit" does not tell table rows apart: keep climbing until the
+                // context names something (the row's person, the card's product).
+                // …but never past a repeated item (a card among cards, a row among rows), whose
+                // siblings' text would blur the items together. Table cells are not items: a row is.
+                let item = &self.elements[ancestor];
+                let repeated = item.same_tag_count > 1 && !matches!(&*item.tag, "td" | "th");
+                if found.chars().count() >= NEIGHBOUR_MIN || repeated {
+                    break;
+                }
             }
             current = self.elements[ancestor].parent;
         }
@@ -778,6 +794,24 @@ mod tests {
         assert_eq!(button.role.as_deref(), Some("button"));
         assert_eq!(button.accessible_name.as_deref(), Some("Add to cart"));
         assert_eq!(button.depth, 4);
+    }
+
+    #[test]
+    fn neighbour_text_climbs_past_a_lone_sibling_word_but_not_past_a_repeated_item() {
+        let p = page(
+            "<body><table><tr><td>Ada Lovelace</td><td><button>Edit</button><button>Delete</button></td></tr>\
+             <tr><td>Alan Turing</td><td><button>Edit</button><button>Delete</button></td></tr></table>\
+             <div class=grid><div class=card><h3>Tee</h3><div><button>Add</button></div></div>\
+             <div class=card><h3>Scarf</h3><div><button>Add</button></div></div></div></body>",
+        );
+        let neighbours: Vec<&str> = p
+            .candidates()
+            .iter()
+            .filter(|c| c.descriptor.tag == "button")
+            .filter(|c| matches!(c.descriptor.text.as_deref(), Some("Delete" | "Add")))
+            .filter_map(|c| c.descriptor.neighbour_text.as_deref())
+            .collect();
+        assert_eq!(neighbours, ["Ada Lovelace Edit", "Alan Turing Edit", "Tee", "Scarf"]);
     }
 
     #[test]

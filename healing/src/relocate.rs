@@ -5,13 +5,21 @@
 use argus_vocabulary::{ElementDescriptor, SuggestedLocator};
 use serde::{Deserialize, Serialize};
 
+use crate::confidence::{ConfidenceFeatures, ConfidenceModel};
 use crate::error::HealingError;
 use crate::locator::Query;
 use crate::page::CandidatePage;
+use crate::ranking::{N_RANK_FEATURES, RankContext, RankModel, RankingModel};
 use crate::score::{Extras, Features, ReferenceWeights, SignalWeights};
 
 /// Candidates kept in [`Relocation::ranked`].
 const RANKED: usize = 5;
+/// Confidence floor when the best candidate is the only visible one with the reference's test id.
+const UNIQUE_TEST_ID_FLOOR: f64 = 0.92;
+/// Score gap within which another top candidate counts as a near tie of the best.
+const NEAR_TIE: f64 = 0.03;
+/// Score gap below which the two best candidates are tied.
+const TIE_EPSILON: f64 = 1e-9;
 
 /// What the engine knows about the element to find.
 // The variant shapes are the public API other crates code against; one value exists per relocation, so
@@ -29,7 +37,10 @@ pub enum Reference {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
-    /// Weight of each similarity signal.
+    /// How candidates are ranked: the learned linear model (default) or the hand weights below.
+    pub ranking_model: RankingModel,
+    /// Weight of each similarity signal under the hand ranking (the learned ranking has its own,
+    /// fitted weights).
     pub weights: SignalWeights,
     /// Below this confidence the engine abstains (`choice: None`). Aligned with the healer's bands:
     /// above 0.9 apply, 0.5–0.9 validate, below 0.5 escalate.
@@ -44,12 +55,18 @@ pub struct EngineConfig {
     pub locator_only_factor: f64,
     /// Multiplier on the weight of generated-looking ids, names and class sets of the reference.
     pub generated_factor: f64,
+    /// How the ranking becomes a confidence: the learned model (default) or the hand formula.
+    pub confidence_model: ConfidenceModel,
+    /// Highest confidence a locator-only heal can get under the learned model: without an observation
+    /// the healer validates rather than applies.
+    pub locator_only_cap: f64,
 }
 
 impl EngineConfig {
     /// The default configuration, usable in `const` context.
     pub const fn new() -> Self {
         Self {
+            ranking_model: RankingModel::Learned,
             weights: SignalWeights::new(),
             abstain_below: 0.5,
             decisive_margin: 0.15,
@@ -57,6 +74,8 @@ impl EngineConfig {
             invisible_factor: 0.25,
             locator_only_factor: 0.8,
             generated_factor: 0.2,
+            confidence_model: ConfidenceModel::Learned,
+            locator_only_cap: 0.85,
         }
     }
 }
@@ -90,32 +109,45 @@ pub struct Relocation {
     pub rationale: String,
     /// The top candidates by score, best first.
     pub ranked: Vec<ScoredCandidate>,
+    /// What the confidence was computed from (all zero when there was nothing to rank).
+    pub evidence: ConfidenceFeatures,
 }
 
 impl Relocation {
     fn abstain(confidence: f64, rationale: String, ranked: Vec<ScoredCandidate>) -> Self {
-        Self { choice: None, confidence, selector: None, rationale, ranked }
+        Self {
+            choice: None,
+            confidence,
+            selector: None,
+            rationale,
+            ranked,
+            evidence: ConfidenceFeatures::default(),
+        }
+    }
+}
+
+/// The comparable features of a reference and whether it is only a locator; the error when the locator
+/// cannot be read.
+pub(crate) fn reference_features(reference: &Reference) -> Result<(Features, bool), HealingError> {
+    match reference {
+        Reference::Observed(descriptor) => Ok((Features::new(descriptor, &Extras::default()), false)),
+        Reference::LocatorOnly(locator) => {
+            let expectation = Query::parse(locator)?.expectation();
+            let extras = Extras {
+                role: None,
+                accessible_name: expectation.accessible_name.as_deref(),
+                label: expectation.label.as_deref(),
+            };
+            Ok((Features::new(&expectation.descriptor, &extras), true))
+        }
     }
 }
 
 /// Finds the element `reference` describes in `page`, or abstains.
 pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConfig) -> Relocation {
-    let (features, locator_only) = match reference {
-        Reference::Observed(descriptor) => (Features::new(descriptor, &Extras::default()), false),
-        Reference::LocatorOnly(locator) => match Query::parse(locator) {
-            Ok(query) => {
-                let expectation = query.expectation();
-                let extras = Extras {
-                    role: None,
-                    accessible_name: expectation.accessible_name.as_deref(),
-                    label: expectation.label.as_deref(),
-                };
-                (Features::new(&expectation.descriptor, &extras), true)
-            }
-            Err(error) => {
-                return Relocation::abstain(0.0, format!("abstained: {error}"), Vec::new());
-            }
-        },
+    let (features, locator_only) = match reference_features(reference) {
+        Ok(read) => read,
+        Err(error) => return Relocation::abstain(0.0, format!("abstained: {error}"), Vec::new()),
     };
     let candidates = page.candidates();
     if candidates.is_empty() {
@@ -130,12 +162,33 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
         );
     }
 
-    // Top-k by insertion into a fixed array: no allocation per candidate.
+    // Top-k by insertion into a fixed array: no allocation per candidate. Alongside, how many visible
+    // candidates share each stable key with the reference (is the test id still unique?).
+    let reference_keys = features.keys();
+    let mut key_counts = [0usize; 4];
     let mut top = [(f64::NEG_INFINITY, usize::MAX); RANKED + 1];
+    let rank_context = RankContext::new(&features, !locator_only);
+    let rank_model = RankModel::LEARNED;
+    let normaliser = rank_model.normaliser(&rank_context);
+    let mut rank_features = [0.0; N_RANK_FEATURES];
     for (index, candidate) in candidates.iter().enumerate() {
-        let mut score = weights.score(&features, &candidate.features);
-        if !candidate.visible {
-            score *= config.invisible_factor;
+        let score = match config.ranking_model {
+            RankingModel::Learned => {
+                rank_context.features(&features, &candidate.features, candidate.visible, &mut rank_features);
+                rank_model.score(&rank_features, normaliser)
+            }
+            RankingModel::Hand => {
+                let score = weights.score(&features, &candidate.features);
+                if candidate.visible { score } else { score * config.invisible_factor }
+            }
+        };
+        if candidate.visible && reference_keys != 0 {
+            let matched = features.key_matches(&candidate.features);
+            for (bit, count) in key_counts.iter_mut().enumerate() {
+                if matched & (1 << bit) != 0 {
+                    *count += 1;
+                }
+            }
         }
         if score > top[RANKED].0 {
             let mut slot = RANKED;
@@ -156,10 +209,57 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
     let runner_up = if top[1].1 == usize::MAX { 0.0 } else { top[1].0 };
     let gap = (best_score - runner_up).max(0.0);
     let margin = if config.decisive_margin > 0.0 { (gap / config.decisive_margin).min(1.0) } else { 1.0 };
-    let mut confidence = best_score * (config.tie_factor + (1.0 - config.tie_factor) * margin);
-    if locator_only {
-        confidence *= config.locator_only_factor;
-    }
+    let best_keys = features.key_matches(&candidates[best].features);
+    let best_visible = candidates[best].visible;
+    let unique_key_match =
+        best_visible && (0..4).any(|bit| best_keys & (1 << bit) != 0 && key_counts[bit] == 1);
+    let near_ties = top[1..RANKED]
+        .iter()
+        .filter(|(score, index)| *index != usize::MAX && best_score - score < NEAR_TIE)
+        .count();
+    let evidence = ConfidenceFeatures {
+        near_ties,
+        best_text_exact: features.text_equals(&candidates[best].features),
+        best_neighbour_exact: features.neighbour_equals(&candidates[best].features),
+        best_score,
+        runner_up_score: runner_up,
+        locator_only,
+        unique_key_match,
+        shared_key_match: best_keys != 0 && !unique_key_match,
+        key_lost: reference_keys != 0 && best_keys == 0,
+        best_invisible: !best_visible,
+        evidence: weights.total(),
+    };
+    let confidence = match config.confidence_model {
+        ConfidenceModel::Learned => {
+            let mut learned = evidence.learned_confidence();
+            // A `data-testid` that survived and is still unique on the page is the one key teams
+            // promise to keep; the corpus rarely isolates it, so the fitted weight undersells it.
+            let unique_test_id = best_visible
+                && best_keys & crate::score::KEY_TEST_ID != 0
+                && key_counts[0] == 1
+                && gap >= TIE_EPSILON;
+            if unique_test_id {
+                learned = learned.max(UNIQUE_TEST_ID_FLOOR);
+            }
+            if locator_only {
+                learned = learned.min(config.locator_only_cap);
+            }
+            // An exact tie means nothing on the page separates the two best candidates: whatever the
+            // model learned about ties that happened to break the right way, that is a guess.
+            if gap < TIE_EPSILON {
+                learned = learned.min(config.tie_factor * best_score);
+            }
+            learned
+        }
+        ConfidenceModel::Hand => {
+            let mut hand = best_score * (config.tie_factor + (1.0 - config.tie_factor) * margin);
+            if locator_only {
+                hand *= config.locator_only_factor;
+            }
+            hand
+        }
+    };
     let confidence = confidence.clamp(0.0, 1.0);
 
     let best_candidate = &candidates[best];
@@ -181,11 +281,14 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
         } else {
             "nothing is similar enough"
         };
-        return Relocation::abstain(
-            confidence,
-            format!("abstained: {why}; {describe_best}, confidence {confidence:.2}"),
-            ranked,
-        );
+        return Relocation {
+            evidence,
+            ..Relocation::abstain(
+                confidence,
+                format!("abstained: {why}; {describe_best}, confidence {confidence:.2}"),
+                ranked,
+            )
+        };
     }
     let selector = crate::synthesis::synthesise(page, best);
     let mut rationale = format!("matched {describe_best} on {}", list_or_none(&matched));
@@ -198,7 +301,7 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
     if selector.is_none() {
         rationale.push_str("; no unique selector could be built");
     }
-    Relocation { choice: Some(best), confidence, selector, rationale, ranked }
+    Relocation { choice: Some(best), confidence, selector, rationale, ranked, evidence }
 }
 
 fn list_or_none(items: &[&str]) -> String {

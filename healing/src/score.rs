@@ -18,6 +18,15 @@ const PATH_STEPS: usize = 64;
 pub(crate) const TEST_ATTRIBUTES: [&str; 7] =
     ["data-testid", "data-test-id", "data-test", "data-qa", "data-cy", "data-automation-id", "data-e2e"];
 
+/// Key bit: same `data-testid`.
+pub(crate) const KEY_TEST_ID: u8 = 1;
+/// Key bit: same other test attributes.
+pub(crate) const KEY_TEST_ATTRIBUTE: u8 = 2;
+/// Key bit: same stable id.
+pub(crate) const KEY_ID: u8 = 4;
+/// Key bit: same stable name.
+pub(crate) const KEY_NAME: u8 = 8;
+
 /// One comparable aspect of an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Signal {
@@ -283,6 +292,11 @@ impl TextFeature {
         // Edit similarity of equal prefixes of long texts says less than it claims; damp it.
         let edit = if self.char_len > TEXT_CHARS && other.char_len > TEXT_CHARS { edit * 0.9 } else { edit };
         edit.max(jaccard)
+    }
+
+    /// The whole normalised texts are equal.
+    pub(crate) fn equals(&self, other: &TextFeature) -> bool {
+        self.full_hash == other.full_hash && self.char_len == other.char_len
     }
 
     /// Whether `self` (a whole text) contains `needle` as a case-insensitive substring, as far as the kept
@@ -565,9 +579,96 @@ impl Features {
         }
     }
 
+    /// Which stable keys the element carries, as a [`KEY_TEST_ID`]… bit mask: a test id, other test
+    /// attributes, an id or a name that does not look generated.
+    pub(crate) fn keys(&self) -> u8 {
+        let mut mask = 0;
+        if self.test_id.is_some() {
+            mask |= KEY_TEST_ID;
+        }
+        if !self.test_attributes.is_empty() {
+            mask |= KEY_TEST_ATTRIBUTE;
+        }
+        if self.id.as_ref().is_some_and(|id| !id.generated) {
+            mask |= KEY_ID;
+        }
+        if self.name.as_ref().is_some_and(|name| !name.generated) {
+            mask |= KEY_NAME;
+        }
+        mask
+    }
+
+    /// The stable keys of `self` that `candidate` carries with exactly the same value.
+    pub(crate) fn key_matches(&self, candidate: &Features) -> u8 {
+        let mut mask = 0;
+        if self.test_id.is_some() && self.test_id == candidate.test_id {
+            mask |= KEY_TEST_ID;
+        }
+        if !self.test_attributes.is_empty()
+            && self.test_attributes.iter().all(|pair| candidate.test_attributes.contains(pair))
+        {
+            mask |= KEY_TEST_ATTRIBUTE;
+        }
+        if let (Some(r), Some(c)) = (&self.id, &candidate.id)
+            && !r.generated
+            && r.raw == c.raw
+        {
+            mask |= KEY_ID;
+        }
+        if let (Some(r), Some(c)) = (&self.name, &candidate.name)
+            && !r.generated
+            && r.raw == c.raw
+        {
+            mask |= KEY_NAME;
+        }
+        mask
+    }
+
+    /// Whether the reference carries `signal`.
+    pub(crate) fn carries(&self, signal: Signal) -> bool {
+        self.similarity(self, signal).is_some()
+    }
+
+    /// Whether the element has any text.
+    pub(crate) fn has_text(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// The normalised texts are equal (both present).
+    pub(crate) fn text_equals(&self, candidate: &Features) -> bool {
+        matches!((&self.text, &candidate.text), (Some(a), Some(b)) if a.equals(b))
+    }
+
+    /// The normalised neighbour texts are equal (both present).
+    pub(crate) fn neighbour_equals(&self, candidate: &Features) -> bool {
+        matches!((&self.neighbour, &candidate.neighbour), (Some(a), Some(b)) if a.equals(b))
+    }
+
+    /// Every word of the shorter neighbour text occurs in the longer one (tools cut neighbour text at
+    /// different widths, so one side is often a window of the other).
+    pub(crate) fn neighbour_contained(&self, candidate: &Features) -> bool {
+        match (&self.neighbour, &candidate.neighbour) {
+            (Some(a), Some(b)) => {
+                let (short, long) = if a.tokens.len() <= b.tokens.len() { (a, b) } else { (b, a) };
+                !short.tokens.is_empty() && short.tokens.iter().all(|t| long.tokens.binary_search(t).is_ok())
+            }
+            _ => false,
+        }
+    }
+
+    /// How the absolute XPaths agree: exactly equal, same last step (tag and index), and the share of
+    /// the reference's steps that match from the element upwards (tag and index) before they diverge.
+    pub(crate) fn xpath_agreement(&self, candidate: &Features) -> (bool, bool, f64) {
+        let (Some(a), Some(b)) = (&self.xpath, &candidate.xpath) else { return (false, false, 0.0) };
+        let exact = a.steps == b.steps;
+        let last = a.steps.last().is_some() && a.steps.last() == b.steps.last();
+        let suffix = a.steps.iter().rev().zip(b.steps.iter().rev()).take_while(|(x, y)| x == y).count();
+        (exact, last, suffix as f64 / a.steps.len().max(1) as f64)
+    }
+
     /// Similarity of `candidate` to `self` (the reference) on one signal; `None` when the reference does
     /// not carry it. A signal the reference carries and the candidate lacks scores 0.
-    fn similarity(&self, candidate: &Features, signal: Signal) -> Option<f64> {
+    pub(crate) fn similarity(&self, candidate: &Features, signal: Signal) -> Option<f64> {
         fn text(r: &Option<TextFeature>, c: &Option<TextFeature>) -> Option<f64> {
             r.as_ref().map(|r| c.as_ref().map_or(0.0, |c| r.similarity(c)))
         }

@@ -24,13 +24,18 @@
 //! Times used by the checks have millisecond precision, so adapters backed by microsecond clocks (Postgres
 //! `timestamptz`) round-trip them exactly.
 
-use crate::{FailureQuery, PageRequest, Store, StoreCounts, StoreError, SuggestionQuery};
+use crate::{
+    CheckConclusion, CiRun, CiRunKind, FailureQuery, GithubDeliveryState, PageRequest, PullRequestHead,
+    Store, StoreCounts, StoreError, SuggestionQuery,
+};
 use argus_vocabulary::{
-    DeadLetter, ErrorKind, EventId, Failure, FeedbackVerdict, Fingerprint, HealDecision, HealSource,
-    HealingSuggestion, IngestBatch, IngestItem, ProjectId, RunContext, SnapshotHash, SuggestedLocator,
-    SuggestionId, SuggestionStatus, TestIdentity, TestResult, TestStatus, envelope::Envelope,
+    DeadLetter, ErrorKind, EventId, Failure, FeedbackVerdict, Fingerprint, GithubEvent, GithubEventKind,
+    GithubPing, HealDecision, HealSource, HealingSuggestion, IngestBatch, IngestItem, ProjectId, RunContext,
+    SnapshotHash, SuggestedLocator, SuggestionId, SuggestionStatus, TestIdentity, TestResult, TestStatus,
+    envelope::Envelope,
 };
 use chrono::{DateTime, Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -93,6 +98,11 @@ macro_rules! store_conformance_tests {
             counts_are_scoped_by_project,
             confident_patterns_are_filtered_ranked_and_scoped,
             dead_letters_are_recorded_once_and_listed_newest_first,
+            github_webhook_is_bound_to_one_project_and_found_by_repository,
+            github_deliveries_are_stored_pending_until_processed,
+            ci_runs_keep_the_latest_attempt_and_its_completed_state,
+            check_conclusions_keep_the_newest_per_check_and_commit,
+            pull_request_heads_link_commits_to_pull_requests,
         );
     };
 }
@@ -672,6 +682,173 @@ pub async fn dead_letters_are_recorded_once_and_listed_newest_first(store: &dyn 
     assert_eq!(second.items.iter().map(|stored| stored.event_id).collect::<Vec<_>>(), [older.event_id]);
 }
 
+/// A repository's webhook is bound to one project: found by its name in any case, its secret replaced
+/// when set again, refused to a second project, to an unknown project and with an empty secret. The
+/// secret never shows in `Debug`.
+pub async fn github_webhook_is_bound_to_one_project_and_found_by_repository(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    store.create_project(&shop, "Shop", &key_hash("shop-key"), time(0)).await.expect("create shop");
+    store.create_project(&docs, "Docs", &key_hash("docs-key"), time(0)).await.expect("create docs");
+    assert!(store.github_webhook_for_repository("Octo/Shop").await.expect("lookup").is_none());
+
+    let first = SecretString::from("first secret");
+    store.set_github_webhook(&shop, "Octo/Shop", &first, time(1)).await.expect("set");
+    let found = store.github_webhook_for_repository("octo/SHOP").await.expect("lookup").expect("bound");
+    assert_eq!((found.project.clone(), found.repository.as_str()), (shop.clone(), "Octo/Shop"));
+    assert_eq!(found.secret.expose_secret(), "first secret");
+    let debug = format!("{found:?}");
+    assert!(!debug.contains("first secret"), "the secret leaks through Debug: {debug}");
+
+    let rotated = SecretString::from("second secret");
+    store.set_github_webhook(&shop, "octo/shop", &rotated, time(2)).await.expect("rotate");
+    let found = store.github_webhook_for_repository("Octo/Shop").await.expect("lookup").expect("bound");
+    assert_eq!(found.secret.expose_secret(), "second secret");
+
+    let stolen = store.set_github_webhook(&docs, "OCTO/shop", &first, time(3)).await;
+    assert!(matches!(stolen, Err(StoreError::Conflict(_))), "another project's repository: {stolen:?}");
+    let unknown = store.set_github_webhook(&project("ghost"), "octo/ghost", &first, time(3)).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "unknown project: {unknown:?}");
+    let empty = store.set_github_webhook(&docs, "octo/docs", &SecretString::from(""), time(3)).await;
+    assert!(matches!(empty, Err(StoreError::InvalidInput(_))), "empty secret: {empty:?}");
+
+    store.set_github_webhook(&docs, "octo/docs", &first, time(4)).await.expect("set docs");
+    let found = store.github_webhook_for_repository("octo/docs").await.expect("lookup").expect("bound");
+    assert_eq!(found.project, docs);
+    let shop_again = store.github_webhook_for_repository("octo/shop").await.expect("lookup").expect("bound");
+    assert_eq!((shop_again.project, shop_again.secret.expose_secret()), (shop, "second secret"));
+}
+
+/// A delivery is stored once per project with its envelope, pending until the correlator marks it
+/// processed; pending deliveries are replayed oldest first; a delivery GUID is scoped by project.
+pub async fn github_deliveries_are_stored_pending_until_processed(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    let delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+    let first = github_event(&shop, delivery, time(1));
+    assert_eq!(store.accept_github_event(&first, "push").await.expect("accept"), GithubDeliveryState::New);
+    let redelivered = github_event(&shop, delivery, time(2));
+    assert_eq!(
+        store.accept_github_event(&redelivered, "push").await.expect("accept again"),
+        GithubDeliveryState::Pending,
+        "stored, not applied yet"
+    );
+    let later = github_event(&shop, "later-delivery", time(5));
+    store.accept_github_event(&later, "push").await.expect("accept");
+    assert_eq!(
+        store.accept_github_event(&github_event(&docs, delivery, time(3)), "push").await.expect("accept"),
+        GithubDeliveryState::New,
+        "the same GUID in another project is another delivery"
+    );
+
+    let pending = store.unprocessed_github_events(10).await.expect("pending");
+    let ids: Vec<_> = pending.iter().map(|event| (event.project_id.clone(), event.event_id)).collect();
+    assert_eq!(
+        ids,
+        [
+            (shop.clone(), first.event_id),
+            (docs.clone(), github_event(&docs, delivery, time(3)).event_id),
+            (shop.clone(), later.event_id)
+        ],
+        "oldest first, the first copy kept"
+    );
+    assert_eq!(pending[0], first, "the envelope round-trips");
+
+    store.mark_github_event_processed(&shop, delivery, time(9)).await.expect("mark");
+    store.mark_github_event_processed(&shop, delivery, time(10)).await.expect("mark again");
+    store.mark_github_event_processed(&shop, "unknown-delivery", time(10)).await.expect("unknown is a no-op");
+    assert_eq!(
+        store.accept_github_event(&redelivered, "push").await.expect("accept"),
+        GithubDeliveryState::Processed
+    );
+    let pending = store.unprocessed_github_events(10).await.expect("pending");
+    assert_eq!(pending.iter().map(|event| event.event_id).collect::<Vec<_>>(), [ids[1].1, ids[2].1]);
+    assert_eq!(store.unprocessed_github_events(1).await.expect("pending").len(), 1, "limit");
+}
+
+/// A CI run record keeps the newest attempt; within an attempt a completed record is not replaced by a
+/// late unfinished one; a job and a run with the same id are two records; listing is newest first, paged
+/// and scoped by project.
+pub async fn ci_runs_keep_the_latest_attempt_and_its_completed_state(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    let failed = ci_run(CiRunKind::WorkflowRun, 42, 1, "completed", Some("failure"), time(10));
+    assert!(store.record_ci_run(&shop, &failed).await.expect("record"));
+    assert!(store.record_ci_run(&shop, &failed).await.expect("record again"), "a repeat rewrites the same");
+    let late = ci_run(CiRunKind::WorkflowRun, 42, 1, "in_progress", None, time(11));
+    assert!(!store.record_ci_run(&shop, &late).await.expect("late"), "unfinished never replaces completed");
+    let stored = store.ci_runs(&shop, PageRequest::default()).await.expect("runs").items;
+    assert_eq!(stored, std::slice::from_ref(&failed));
+
+    let rerun = ci_run(CiRunKind::WorkflowRun, 42, 2, "completed", Some("success"), time(20));
+    assert!(store.record_ci_run(&shop, &rerun).await.expect("rerun"));
+    assert!(!store.record_ci_run(&shop, &failed).await.expect("old attempt"), "an older attempt is ignored");
+
+    let mut job = ci_run(CiRunKind::WorkflowJob, 42, 1, "completed", Some("failure"), time(15));
+    job.name = Some("linters".to_owned());
+    job.run_id = 7;
+    assert!(store.record_ci_run(&shop, &job).await.expect("job"));
+    store
+        .record_ci_run(&docs, &ci_run(CiRunKind::WorkflowRun, 1, 1, "completed", None, time(30)))
+        .await
+        .expect("docs");
+
+    let page = store.ci_runs(&shop, PageRequest::default()).await.expect("runs");
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items, [rerun, job.clone()], "newest first, every field round-trips");
+    let second = store.ci_runs(&shop, PageRequest { limit: 1, offset: 1 }).await.expect("page");
+    assert_eq!((second.items, second.total), (vec![job], 2));
+    assert_eq!(store.ci_runs(&project("empty"), PageRequest::default()).await.expect("runs").total, 0);
+}
+
+/// A check's conclusion on a commit is upserted by name, and an older report does not replace a newer one.
+pub async fn check_conclusions_keep_the_newest_per_check_and_commit(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    let check = |name: &str, sha: &str, conclusion: &str, seconds: i64| CheckConclusion {
+        repository: "octo/shop".to_owned(),
+        head_sha: sha.to_owned(),
+        name: name.to_owned(),
+        conclusion: conclusion.to_owned(),
+        concluded_at: time(seconds),
+    };
+    store.record_check_conclusion(&shop, &check("lint", "aaa", "failure", 10)).await.expect("record");
+    store.record_check_conclusion(&shop, &check("lint", "aaa", "success", 20)).await.expect("record");
+    store.record_check_conclusion(&shop, &check("lint", "aaa", "failure", 15)).await.expect("older report");
+    store.record_check_conclusion(&shop, &check("e2e", "aaa", "failure", 12)).await.expect("record");
+    store.record_check_conclusion(&shop, &check("lint", "bbb", "neutral", 30)).await.expect("record");
+    store.record_check_conclusion(&docs, &check("lint", "aaa", "failure", 40)).await.expect("record");
+
+    assert_eq!(
+        store.check_conclusions(&shop, "aaa").await.expect("checks"),
+        [check("e2e", "aaa", "failure", 12), check("lint", "aaa", "success", 20)]
+    );
+    assert_eq!(store.check_conclusions(&shop, "bbb").await.expect("checks").len(), 1);
+    assert!(store.check_conclusions(&shop, "ccc").await.expect("checks").is_empty());
+}
+
+/// Each head a pull request had is recorded once (keeping its first sighting), and a sha finds the pull
+/// requests whose head it was, only in its project.
+pub async fn pull_request_heads_link_commits_to_pull_requests(store: &dyn Store) {
+    let (shop, docs) = (project("shop"), project("docs"));
+    let head = |number: u64, sha: &str, seconds: i64| PullRequestHead {
+        repository: "octo/shop".to_owned(),
+        number,
+        head_sha: sha.to_owned(),
+        head_ref: format!("feature-{number}"),
+        base_ref: "main".to_owned(),
+        first_seen: time(seconds),
+    };
+    assert!(store.record_pull_request(&shop, &head(2, "aaa", 10)).await.expect("opened"));
+    assert!(!store.record_pull_request(&shop, &head(2, "aaa", 20)).await.expect("repeat"), "known head");
+    assert!(store.record_pull_request(&shop, &head(2, "bbb", 30)).await.expect("synchronize"));
+    assert!(store.record_pull_request(&shop, &head(5, "bbb", 40)).await.expect("another pull request"));
+    store.record_pull_request(&docs, &head(9, "aaa", 50)).await.expect("docs");
+
+    assert_eq!(store.pull_requests_for_sha(&shop, "aaa").await.expect("pulls"), [head(2, "aaa", 10)]);
+    assert_eq!(
+        store.pull_requests_for_sha(&shop, "bbb").await.expect("pulls"),
+        [head(2, "bbb", 30), head(5, "bbb", 40)]
+    );
+    assert!(store.pull_requests_for_sha(&shop, "zzz").await.expect("pulls").is_empty());
+}
+
 /// The fingerprints of one page of failure groups, and the total.
 async fn group_page(store: &dyn Store, project: &ProjectId, query: FailureQuery) -> (Vec<Fingerprint>, u64) {
     let page = store.failure_groups(project, &query).await.expect("failure groups");
@@ -704,6 +881,23 @@ pub fn dead_letter(project: &ProjectId, name: &str, at: DateTime<Utc>) -> Envelo
             error: format!("decode {name}: expected value at line 1 column 1"),
             attempts: 5,
             coordinates: "0/42".to_owned(),
+        },
+    )
+}
+
+/// A ping delivery `delivery_id` of `octo/shop` received at `at`, with its deterministic event id.
+pub fn github_event(project: &ProjectId, delivery_id: &str, at: DateTime<Utc>) -> Envelope<GithubEvent> {
+    Envelope::new(
+        GithubEvent::event_id(project, delivery_id),
+        project.clone(),
+        at,
+        GithubEvent {
+            delivery_id: delivery_id.to_owned(),
+            repository: "octo/shop".to_owned(),
+            event: GithubEventKind::Ping(GithubPing {
+                zen: Some("Keep it logically awesome.".to_owned()),
+                hook_id: Some(1),
+            }),
         },
     )
 }
@@ -770,6 +964,31 @@ pub fn ingest_batch(project: &ProjectId, name: &str, at: DateTime<Utc>) -> Envel
         at,
         IngestBatch { run: run_context(), items: vec![item] },
     )
+}
+
+/// A CI run record of `octo/shop` on commit `abc123` (branch `main`); a run's `run_id` is its id.
+pub fn ci_run(
+    kind: CiRunKind,
+    id: u64,
+    run_attempt: u32,
+    status: &str,
+    conclusion: Option<&str>,
+    at: DateTime<Utc>,
+) -> CiRun {
+    CiRun {
+        kind,
+        id,
+        run_id: id,
+        run_attempt,
+        name: Some("ci".to_owned()),
+        repository: "octo/shop".to_owned(),
+        head_sha: "abc123".to_owned(),
+        head_branch: Some("main".to_owned()),
+        status: status.to_owned(),
+        conclusion: conclusion.map(str::to_owned),
+        html_url: Some(format!("https://github.com/octo/shop/actions/runs/{id}")),
+        updated_at: at,
+    }
 }
 
 /// A passed test result of the test "pays", with id [`event_id`]`("result-{name}")`.

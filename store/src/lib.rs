@@ -3,7 +3,10 @@
 //! - [`Store`]: the port. Every adapter passes [`conformance`] unchanged.
 //! - [`sqlite`]: the embedded adapter (sqlx + SQLite, a file under the data dir); migrations live in the
 //!   top-level `migrations/sqlite/`.
-//! - [`model`]: the rows the store hands out (failure groups, stored suggestions, healing patterns, pages).
+//! - [`postgres`]: the distributed adapter (sqlx + a Postgres pool); migrations live in the top-level
+//!   `migrations/postgres/`, numbered in step with the SQLite ones.
+//! - [`model`]: the rows the store hands out (failure groups, stored suggestions, healing patterns, pages,
+//!   GitHub webhook configuration, CI runs, check conclusions, pull-request heads).
 //! - [`StoreError`]: the one error type of this crate.
 //!
 //! Every method is scoped by project: no query reads or writes another project's rows. Every write keyed by
@@ -12,6 +15,7 @@
 pub mod conformance;
 mod error;
 pub mod model;
+pub mod postgres;
 mod snapshot_codec;
 pub mod sqlite;
 
@@ -19,11 +23,12 @@ pub use error::StoreError;
 pub use model::*;
 
 use argus_vocabulary::{
-    DeadLetter, EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId,
-    SnapshotHash, SuggestionId, TestResult, envelope::Envelope,
+    DeadLetter, EventId, Failure, FeedbackVerdict, Fingerprint, GithubEvent, HealingSuggestion, IngestBatch,
+    ProjectId, SnapshotHash, SuggestionId, TestResult, envelope::Envelope,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 
 /// The store port.
 #[async_trait]
@@ -168,6 +173,90 @@ pub trait Store: Send + Sync + 'static {
         project: &ProjectId,
         page: PageRequest,
     ) -> Result<Page<StoredDeadLetter>, StoreError>;
+
+    // ---- github ----
+
+    /// Binds `repository` (`owner/name`; matched without regard to case) to `project` with the webhook
+    /// `secret`; setting it again replaces the secret (rotation). The secret is stored as given, because
+    /// verifying a delivery's HMAC needs the key itself; it lives in the store rather than in configuration
+    /// so that `argus project github` can manage it per project without a restart. An unknown project is
+    /// [`StoreError::NotFound`], a repository bound to another project [`StoreError::Conflict`], an empty
+    /// secret [`StoreError::InvalidInput`].
+    async fn set_github_webhook(
+        &self,
+        project: &ProjectId,
+        repository: &str,
+        secret: &SecretString,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The webhook configuration of `repository` (matched without regard to case), across projects: the
+    /// edge finds the project, and the secret to verify with, from the delivery's repository.
+    async fn github_webhook_for_repository(
+        &self,
+        repository: &str,
+    ) -> Result<Option<GithubWebhook>, StoreError>;
+
+    /// Stores an authenticated GitHub delivery (its envelope, keyed by project and `X-GitHub-Delivery`
+    /// GUID) before it is published, so nothing GitHub was answered 2xx for can be lost. Returns where the
+    /// delivery stood before this call: [`GithubDeliveryState::New`] (stored now),
+    /// [`GithubDeliveryState::Pending`] (stored earlier, not applied yet: publish it again) or
+    /// [`GithubDeliveryState::Processed`] (applied: a redelivery changes nothing). `event_name` is the
+    /// `X-GitHub-Event` header.
+    async fn accept_github_event(
+        &self,
+        event: &Envelope<GithubEvent>,
+        event_name: &str,
+    ) -> Result<GithubDeliveryState, StoreError>;
+
+    /// Marks a delivery as applied by the correlator (idempotent; an unknown delivery is a no-op).
+    async fn mark_github_event_processed(
+        &self,
+        project: &ProjectId,
+        delivery_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Stored deliveries not applied yet, oldest first, across projects (replayed at start-up).
+    async fn unprocessed_github_events(&self, limit: u32) -> Result<Vec<Envelope<GithubEvent>>, StoreError>;
+
+    /// Upserts a CI run record, keyed by project, kind and id. A record of an older attempt never replaces
+    /// a newer one, and within one attempt a completed record is never replaced by an unfinished one (so
+    /// late or repeated deliveries change nothing). `true` when `run` is now the stored record.
+    async fn record_ci_run(&self, project: &ProjectId, run: &CiRun) -> Result<bool, StoreError>;
+
+    /// CI run records of the project, most recently updated first.
+    async fn ci_runs(&self, project: &ProjectId, page: PageRequest) -> Result<Page<CiRun>, StoreError>;
+
+    /// Upserts the conclusion of a check on a commit, keyed by project, sha and check name; an older
+    /// report (by `concluded_at`) never replaces a newer one.
+    async fn record_check_conclusion(
+        &self,
+        project: &ProjectId,
+        check: &CheckConclusion,
+    ) -> Result<(), StoreError>;
+
+    /// The checks concluded on a commit, by name.
+    async fn check_conclusions(
+        &self,
+        project: &ProjectId,
+        head_sha: &str,
+    ) -> Result<Vec<CheckConclusion>, StoreError>;
+
+    /// Records that a pull request's head pointed at `pull.head_sha`; `false` when that was known (the
+    /// first sighting's time is kept).
+    async fn record_pull_request(
+        &self,
+        project: &ProjectId,
+        pull: &PullRequestHead,
+    ) -> Result<bool, StoreError>;
+
+    /// The pull requests whose head pointed at `head_sha`, by repository and number.
+    async fn pull_requests_for_sha(
+        &self,
+        project: &ProjectId,
+        head_sha: &str,
+    ) -> Result<Vec<PullRequestHead>, StoreError>;
 
     /// Row counts of one project (for `/metrics` and tests).
     async fn counts(&self, project: &ProjectId) -> Result<StoreCounts, StoreError>;

@@ -1,10 +1,11 @@
 //! Rows the store hands out. These are store-level views, kept apart from wire DTOs and bus payloads.
 
 use argus_vocabulary::{
-    DeadLetter, ErrorKind, EventId, Fingerprint, HealDecision, HealingSuggestion, SuggestionStatus,
-    TestIdentity,
+    DeadLetter, ErrorKind, EventId, Fingerprint, HealDecision, HealingSuggestion, ProjectId,
+    SuggestionStatus, TestIdentity,
 };
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// Which slice of a listing to return.
@@ -165,4 +166,109 @@ pub struct StoredDeadLetter {
     pub dead_letter: DeadLetter,
     /// When it was dead-lettered.
     pub occurred_at: DateTime<Utc>,
+}
+
+/// A repository's GitHub webhook configuration. The secret is a [`SecretString`]: its `Debug` prints
+/// `[REDACTED]`, so a logged value never reveals it.
+#[derive(Debug)]
+pub struct GithubWebhook {
+    /// The project the repository's deliveries belong to.
+    pub project: ProjectId,
+    /// The repository (`owner/name`) as configured.
+    pub repository: String,
+    /// The webhook secret deliveries are signed with.
+    pub secret: SecretString,
+}
+
+/// Which GitHub Actions object a [`CiRun`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CiRunKind {
+    /// A whole workflow run (`workflow_run`).
+    WorkflowRun,
+    /// One job of a workflow run (`workflow_job`).
+    WorkflowJob,
+}
+
+impl CiRunKind {
+    /// The wire name (`workflow_run`, `workflow_job`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CiRunKind::WorkflowRun => "workflow_run",
+            CiRunKind::WorkflowJob => "workflow_job",
+        }
+    }
+}
+
+/// A CI run record: a completed workflow run or job, latest attempt. Keyed by project, kind and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiRun {
+    /// Run or job.
+    pub kind: CiRunKind,
+    /// The run id, or the job id.
+    pub id: u64,
+    /// The workflow run (equal to `id` for a run).
+    pub run_id: u64,
+    /// Which attempt this is (re-runs count up from 1).
+    pub run_attempt: u32,
+    /// The workflow's or job's name.
+    pub name: Option<String>,
+    /// The repository (`owner/name`).
+    pub repository: String,
+    /// The commit it ran on.
+    pub head_sha: String,
+    /// The branch it ran on.
+    pub head_branch: Option<String>,
+    /// GitHub's status (`completed`, …).
+    pub status: String,
+    /// GitHub's conclusion (`failure`, `success`, …).
+    pub conclusion: Option<String>,
+    /// Its page on GitHub.
+    pub html_url: Option<String>,
+    /// When the delivery that produced this record was received.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The conclusion of one check (a check run by name, or a suite as `check_suite:<app>`) on one commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckConclusion {
+    /// The repository (`owner/name`).
+    pub repository: String,
+    /// The commit checked.
+    pub head_sha: String,
+    /// The check's name.
+    pub name: String,
+    /// GitHub's conclusion (`success`, `failure`, `neutral`, …).
+    pub conclusion: String,
+    /// When the delivery that reported it was received.
+    pub concluded_at: DateTime<Utc>,
+}
+
+/// One commit a pull request's head pointed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequestHead {
+    /// The repository (`owner/name`).
+    pub repository: String,
+    /// The pull request number.
+    pub number: u64,
+    /// The head commit.
+    pub head_sha: String,
+    /// The head branch.
+    pub head_ref: String,
+    /// The base branch.
+    pub base_ref: String,
+    /// When this head was first seen.
+    pub first_seen: DateTime<Utc>,
+}
+
+/// Where a stored GitHub delivery stands (see [`crate::Store::accept_github_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GithubDeliveryState {
+    /// Not stored before this call.
+    New,
+    /// Stored, not applied by the correlator yet.
+    Pending,
+    /// Applied.
+    Processed,
 }

@@ -6,6 +6,7 @@
 //! - `correlation`: test results, failures and failure groups;
 //! - `healing`: suggestions, reviewer feedback and the healing-pattern knowledge base;
 //! - `dead_letters`: messages the pipeline gave up on;
+//! - `github`: webhook secrets, delivery dedupe, CI runs, check conclusions and pull-request heads;
 //! - `encoding`: timestamps, enums, JSON, counters and paging as SQLite values.
 //!
 //! The schema lives in the top-level `migrations/sqlite/` and is applied by [`SqliteStore::open`]. SQL is
@@ -16,19 +17,22 @@
 mod correlation;
 mod dead_letters;
 mod encoding;
+mod github;
 mod healing;
 mod intake;
 
 use crate::{
-    FailureGroup, FailureQuery, FeedbackOutcome, HealingPattern, Page, PageRequest, Store, StoreCounts,
-    StoreError, StoredDeadLetter, StoredSuggestion, SuggestionQuery,
+    CheckConclusion, CiRun, FailureGroup, FailureQuery, FeedbackOutcome, GithubDeliveryState, GithubWebhook,
+    HealingPattern, Page, PageRequest, PullRequestHead, Store, StoreCounts, StoreError, StoredDeadLetter,
+    StoredSuggestion, SuggestionQuery,
 };
 use argus_vocabulary::{
-    DeadLetter, EventId, Failure, FeedbackVerdict, Fingerprint, HealingSuggestion, IngestBatch, ProjectId,
-    SnapshotHash, SuggestionId, TestResult, envelope::Envelope,
+    DeadLetter, EventId, Failure, FeedbackVerdict, Fingerprint, GithubEvent, HealingSuggestion, IngestBatch,
+    ProjectId, SnapshotHash, SuggestionId, TestResult, envelope::Envelope,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sqlx::{
     Sqlite, SqlitePool, Transaction,
@@ -322,6 +326,100 @@ impl Store for SqliteStore {
         page: PageRequest,
     ) -> Result<Page<StoredDeadLetter>, StoreError> {
         dead_letters::dead_letters(&self.pool, project, page).await
+    }
+
+    // The secret is skipped: it must never reach a span or a log line.
+    #[tracing::instrument(level = "debug", skip(self, secret), fields(project = %project))]
+    async fn set_github_webhook(
+        &self,
+        project: &ProjectId,
+        repository: &str,
+        secret: &SecretString,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        github::set_github_webhook(&self.pool, project, repository, secret, at).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn github_webhook_for_repository(
+        &self,
+        repository: &str,
+    ) -> Result<Option<GithubWebhook>, StoreError> {
+        github::github_webhook_for_repository(&self.pool, repository).await
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        skip(self, event),
+        fields(project = %event.project_id, delivery = %event.payload.delivery_id)
+    )]
+    async fn accept_github_event(
+        &self,
+        event: &Envelope<GithubEvent>,
+        event_name: &str,
+    ) -> Result<GithubDeliveryState, StoreError> {
+        github::accept_github_event(&self.pool, event, event_name).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
+    async fn mark_github_event_processed(
+        &self,
+        project: &ProjectId,
+        delivery_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        github::mark_github_event_processed(&self.pool, project, delivery_id, at).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn unprocessed_github_events(&self, limit: u32) -> Result<Vec<Envelope<GithubEvent>>, StoreError> {
+        github::unprocessed_github_events(&self.pool, limit).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, run), fields(project = %project, kind = run.kind.as_str(), id = run.id))]
+    async fn record_ci_run(&self, project: &ProjectId, run: &CiRun) -> Result<bool, StoreError> {
+        github::record_ci_run(&self.pool, project, run).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
+    async fn ci_runs(&self, project: &ProjectId, page: PageRequest) -> Result<Page<CiRun>, StoreError> {
+        github::ci_runs(&self.pool, project, page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, check), fields(project = %project, sha = %check.head_sha))]
+    async fn record_check_conclusion(
+        &self,
+        project: &ProjectId,
+        check: &CheckConclusion,
+    ) -> Result<(), StoreError> {
+        github::record_check_conclusion(&self.pool, project, check).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
+    async fn check_conclusions(
+        &self,
+        project: &ProjectId,
+        head_sha: &str,
+    ) -> Result<Vec<CheckConclusion>, StoreError> {
+        github::check_conclusions(&self.pool, project, head_sha).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, pull), fields(project = %project, number = pull.number))]
+    async fn record_pull_request(
+        &self,
+        project: &ProjectId,
+        pull: &PullRequestHead,
+    ) -> Result<bool, StoreError> {
+        github::record_pull_request(&self.pool, project, pull).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]
+    async fn pull_requests_for_sha(
+        &self,
+        project: &ProjectId,
+        head_sha: &str,
+    ) -> Result<Vec<PullRequestHead>, StoreError> {
+        github::pull_requests_for_sha(&self.pool, project, head_sha).await
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(project = %project))]

@@ -2,7 +2,8 @@
 //!
 //! - [`normalizer`]: accepted ingest batches → test results, fingerprinted failures, locator observations
 //!   (with the pure [`normalizer::classify`], [`normalizer::locator_extract`] and
-//!   [`normalizer::fingerprint`]); [`replay_unnormalized_batches`] for start-up recovery.
+//!   [`normalizer::fingerprint`]); [`replay_unnormalized_batches`] and [`replay_unprocessed_github_events`] for
+//!   start-up recovery.
 //! - [`correlator`]: records results, failures (groups + graph) and observations; asks for heals.
 //! - [`healer`]: knowledge base → cache → DOM similarity; stores, records and publishes the answer.
 //! - [`pipeline`]: [`Pipeline`], one consumer loop per (role, topic) around the roles' `handle` steps.
@@ -28,7 +29,7 @@ pub mod role;
 
 pub use config::{RetryConfig, WorkersConfig};
 pub use context::{Clock, WorkerContext};
-pub use correlator::{Correlator, CorrelatorConfig};
+pub use correlator::{Correlator, CorrelatorConfig, replay_unprocessed_github_events};
 pub use error::WorkerError;
 pub use healer::{Healer, HealerConfig};
 pub use metrics::WorkerMetrics;

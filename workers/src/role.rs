@@ -10,7 +10,8 @@ use std::str::FromStr;
 pub enum Role {
     /// Turns accepted batches into test results, fingerprinted failures and locator observations.
     Normalizer,
-    /// Records results, failures, observations and dead letters; asks for a heal per locator failure.
+    /// Records results, failures, observations, dead letters and GitHub deliveries; asks for a heal per
+    /// locator failure.
     Correlator,
     /// Answers each healing request with a suggestion or an abstention.
     Healer,
@@ -42,9 +43,13 @@ impl Role {
     pub const fn topics(self) -> &'static [Topic] {
         match self {
             Role::Normalizer => &[Topic::IngestBatch],
-            Role::Correlator => {
-                &[Topic::TestExecuted, Topic::TestFailed, Topic::LocatorObserved, Topic::DeadLetter]
-            }
+            Role::Correlator => &[
+                Topic::TestExecuted,
+                Topic::TestFailed,
+                Topic::LocatorObserved,
+                Topic::DeadLetter,
+                Topic::IntegrationGithub,
+            ],
             Role::Healer => &[Topic::HealingRequested],
         }
     }
@@ -100,6 +105,7 @@ mod tests {
             Topic::TestFailed,
             Topic::LocatorObserved,
             Topic::HealingRequested,
+            Topic::IntegrationGithub,
         ] {
             let owners = Role::ALL.iter().filter(|role| role.topics().contains(&topic)).count();
             assert_eq!(owners, 1, "{topic}");

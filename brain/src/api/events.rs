@@ -17,7 +17,7 @@ use super::error::parse_json_body;
 use super::{ApiError, AppState};
 use crate::intake::{IntakeRejection, ValidatedBatch, WireBatch};
 use argus_bus::BusError;
-use argus_vocabulary::{Envelope, EventId};
+use argus_vocabulary::{Envelope, EventId, ProjectId};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -57,7 +57,7 @@ pub async fn post_events(
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The batch id: derived from the `Idempotency-Key` header when there is one, random otherwise.
-fn batch_id(auth: &Authenticated, headers: &HeaderMap) -> Result<EventId, ApiError> {
+pub(crate) fn batch_id(auth: &Authenticated, headers: &HeaderMap) -> Result<EventId, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(EventId::new_random());
     };
@@ -71,14 +71,12 @@ fn batch_id(auth: &Authenticated, headers: &HeaderMap) -> Result<EventId, ApiErr
     Ok(EventId::for_idempotency_key(&auth.0, key))
 }
 
-async fn accept(
+/// The request body, or why it could not be read (with its metric label).
+pub(crate) fn read_body(
     state: &AppState,
-    auth: &Authenticated,
-    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<BatchAccepted, (&'static str, ApiError)> {
-    let batch_id = batch_id(auth, headers).map_err(|error| ("bad_idempotency_key", error))?;
-    let body = body.map_err(|rejection| {
+) -> Result<Bytes, (&'static str, ApiError)> {
+    body.map_err(|rejection| {
         let error = ApiError::from(rejection);
         let reason =
             if matches!(error, ApiError::PayloadTooLarge(_)) { "body_too_large" } else { "unreadable_body" };
@@ -90,16 +88,38 @@ async fn accept(
             other => other,
         };
         (reason, error)
-    })?;
+    })
+}
+
+async fn accept(
+    state: &AppState,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<BatchAccepted, (&'static str, ApiError)> {
+    let batch_id = batch_id(auth, headers).map_err(|error| ("bad_idempotency_key", error))?;
+    let body = read_body(state, body)?;
     let wire: WireBatch = parse_json_body(&body).map_err(|error| ("malformed_json", error))?;
     auth.ensure_same_project(wire.project.as_deref()).map_err(|error| ("project_mismatch", error))?;
     wire.check_limits(&state.limits).map_err(|rejection| (rejection.reason(), rejection_error(rejection)))?;
     let validated = ValidatedBatch::try_from(wire)
         .map_err(|rejection| (rejection.reason(), rejection_error(rejection)))?;
+    store_and_publish(state, &auth.0, batch_id, validated).await
+}
 
+/// The step every intake shares (`POST /api/v1/events`, `POST /api/v1/reports`): the validated batch is
+/// stored with its snapshots in one transaction (all or nothing; a batch id already stored keeps its first
+/// copy), then published on the bus. A publish failure after the store succeeded is a 503, but the batch
+/// is durable and replayed at start-up.
+pub(crate) async fn store_and_publish(
+    state: &AppState,
+    project: &ProjectId,
+    batch_id: EventId,
+    validated: ValidatedBatch,
+) -> Result<BatchAccepted, (&'static str, ApiError)> {
     let items = validated.batch.items.len();
     let snapshots = validated.snapshots.len();
-    let envelope = Envelope::new(batch_id, auth.0.clone(), state.clock.now(), validated.batch);
+    let envelope = Envelope::new(batch_id, project.clone(), state.clock.now(), validated.batch);
     state
         .store
         .accept_batch(&envelope, &validated.snapshots)
@@ -118,7 +138,8 @@ async fn accept(
     Ok(BatchAccepted { batch_id: envelope.event_id, items, snapshots })
 }
 
-fn rejection_error(rejection: IntakeRejection) -> ApiError {
+/// The answer to a batch the intake refused before storing it.
+pub(crate) fn rejection_error(rejection: IntakeRejection) -> ApiError {
     match rejection {
         IntakeRejection::Invalid { .. } => ApiError::Unprocessable(rejection.to_string()),
         IntakeRejection::TooLarge { .. } => ApiError::PayloadTooLarge(rejection.to_string()),

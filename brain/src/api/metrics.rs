@@ -23,6 +23,7 @@ pub struct ApiMetrics {
     rate_limited: AtomicU64,
     rate_limit_degraded: AtomicU64,
     bus_backpressure: AtomicU64,
+    github_webhooks: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl ApiMetrics {
@@ -58,6 +59,13 @@ impl ApiMetrics {
     /// Counts a publish refused by bus backpressure.
     pub fn record_bus_backpressure(&self) {
         self.bus_backpressure.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a GitHub webhook delivery by event name (`unverified` before the signature was checked) and
+    /// outcome (`accepted`, `duplicate`, `ignored`, `pong`, `unauthenticated`, `invalid`, …).
+    pub fn record_github_webhook(&self, event: &str, outcome: &'static str) {
+        let mut deliveries = self.github_webhooks.lock().unwrap_or_else(PoisonError::into_inner);
+        *deliveries.entry((event.to_owned(), outcome)).or_default() += 1;
     }
 
     /// Appends the counters in Prometheus text format.
@@ -106,6 +114,17 @@ impl ApiMetrics {
             "Batches whose publish hit bus backpressure.",
             &self.bus_backpressure,
         );
+        header_lines(out, "argus_github_webhooks_total", "GitHub webhook deliveries, by event and outcome.");
+        {
+            let deliveries = self.github_webhooks.lock().unwrap_or_else(PoisonError::into_inner);
+            for ((event, outcome), count) in deliveries.iter() {
+                let _ = writeln!(
+                    out,
+                    "argus_github_webhooks_total{{event=\"{}\",outcome=\"{outcome}\"}} {count}",
+                    escape_label(event)
+                );
+            }
+        }
     }
 }
 
@@ -167,6 +186,10 @@ mod tests {
         assert!(out.contains("argus_intake_rejections_total{reason=\"malformed_json\"} 1"));
         assert!(out.contains("argus_rate_limited_total 1"));
         assert!(out.contains("argus_bus_backpressure_total 0"));
+        metrics.record_github_webhook("star", "ignored");
+        let mut out = String::new();
+        metrics.render_prometheus(&mut out);
+        assert!(out.contains("argus_github_webhooks_total{event=\"star\",outcome=\"ignored\"} 1"), "{out}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - [`ApiError`] (`error`): the fixed mapping from errors to status codes and `{"error": "..."}` bodies.
 //! - `auth`: the [`Authenticated`] extractor (API key → project, then the per-project rate limit).
 //! - Handlers by resource: `health` (`/health`, `/ready`), `events` (intake), `failures`, `suggestions`,
-//!   `dead_letters`, `metrics` (`/metrics` and the request-counting middleware).
+//!   `dead_letters`, `metrics` (`/metrics` and the request-counting middleware), `webhooks`
+//!   (`/webhooks/github`, authenticated by the delivery's signature instead of an API key).
 
 pub mod auth;
 pub mod dead_letters;
@@ -14,7 +15,9 @@ pub mod events;
 pub mod failures;
 pub mod health;
 pub mod metrics;
+pub mod reports;
 pub mod suggestions;
+pub mod webhooks;
 
 pub use auth::Authenticated;
 pub use error::ApiError;
@@ -23,6 +26,7 @@ pub use metrics::ApiMetrics;
 use crate::config::{Config, LimitsConfig, RateLimitConfig};
 use argus_bus::Bus;
 use argus_cache::Cache;
+use argus_graph::KnowledgeGraph;
 use argus_store::Store;
 use argus_workers::{Clock, WorkerMetrics};
 use axum::Router;
@@ -50,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<ApiMetrics>,
     /// The pipeline's counters, when a pipeline runs in this process.
     pub worker_metrics: Option<Arc<WorkerMetrics>>,
+    /// The knowledge graph, when workers of this process use it (checked by `/ready`).
+    pub graph: Option<Arc<dyn KnowledgeGraph>>,
     /// Where "now" comes from (batch times, rate-limit minutes, review times); fixed in tests.
     pub clock: Clock,
 }
@@ -71,8 +77,15 @@ impl AppState {
             rate_limit: config.rate_limit,
             metrics: Arc::new(ApiMetrics::default()),
             worker_metrics,
+            graph: None,
             clock: Clock::system(),
         }
+    }
+
+    /// The same state with `graph` checked by `/ready` (a process whose workers use the graph).
+    pub fn with_graph(mut self, graph: Arc<dyn KnowledgeGraph>) -> Self {
+        self.graph = Some(graph);
+        self
     }
 }
 
@@ -80,6 +93,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", post(events::post_events))
+        .route("/reports", post(reports::post_report))
         .route("/failures", get(failures::list_failures))
         .route("/dead-letters", get(dead_letters::list_dead_letters))
         .route("/suggestions", get(suggestions::list_suggestions))
@@ -89,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
+        .route(
+            "/webhooks/github",
+            post(webhooks::post_github).layer(DefaultBodyLimit::max(argus_github::MAX_PAYLOAD_BYTES)),
+        )
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_requests))

@@ -1,17 +1,17 @@
 //! The normalizer: accepted ingest batches in, canonical events out.
 //!
+//! Failure understanding is pure and shared with the report parsers, so it lives in
+//! [`argus_reports::failure`] and is re-exported here:
 //! - [`classify`]: the error kind of a failure message, for reporters that did not send one.
 //! - [`locator_extract`]: the locator a failure message names, for reporters that did not send one.
-//! - [`fingerprint`]: message parameterisation and the failure fingerprint.
+//! - [`fingerprint`]: message parameterisation, in-app stack frames and the failure fingerprint.
 //!
 //! The step is split into a pure plan ([`plan_batch`]: items → child envelopes and skipped items) and a
 //! thin shell ([`Normalizer::normalize`]) that loads the snapshots the plan needs, publishes the children
 //! and marks the batch normalised. Child event ids are derived from the batch id and the item index, so a
 //! replayed batch republishes the same ids and every downstream handler sees a duplicate.
 
-pub mod classify;
-pub mod fingerprint;
-pub mod locator_extract;
+pub use argus_reports::failure::{classify, fingerprint, locator_extract};
 
 use crate::{Outcome, Role, WorkerContext, WorkerError, decode, expect_topic};
 use argus_bus::{Delivery, publish};
@@ -280,13 +280,15 @@ pub fn normalize_failure(project: &ProjectId, run: &RunContext, report: FailureR
         .map(str::to_owned)
         .or_else(|| locator_extract::extract_locator(report.message))
         .or_else(|| report.stack.and_then(locator_extract::extract_locator));
-    let fingerprint = fingerprint::failure_fingerprint(
+    let test_key = report.test.key();
+    let fingerprint = fingerprint::failure_fingerprint(&fingerprint::FingerprintInput {
         project,
-        &report.test.key(),
+        test_key: &test_key,
         error_kind,
-        locator.as_deref(),
-        report.message,
-    );
+        locator: locator.as_deref(),
+        message: report.message,
+        stack: report.stack,
+    });
     Failure {
         test: report.test.clone(),
         error_kind,

@@ -6,12 +6,13 @@
 //! timeout carries a `waiting for locator(...)` call log, and a closed browser interrupts whatever wait
 //! was running. So: crash, then network, then locator-not-found, then assertion, then timeout.
 
+use super::markers::{self, Markers};
 use argus_vocabulary::ErrorKind;
 use regex::Regex;
 use std::sync::LazyLock;
 
 /// Markers of a browser, page or runner that went away.
-const CRASH_MARKERS: &[&str] = &[
+pub(super) const CRASH_MARKERS: &[&str] = &[
     "Target closed",
     "Target page, context or browser has been closed",
     "browser has disconnected",
@@ -19,10 +20,16 @@ const CRASH_MARKERS: &[&str] = &[
     "crashed",
     "Session not created",
     "invalid session id",
+    "SIGSEGV",
+    "SIGKILL",
+    "Segmentation fault",
+    "heap out of memory",
+    "exited unexpectedly",
+    "Worker process has failed to exit",
 ];
 
 /// Markers of a request that failed below the application (DNS, TCP, TLS, HTTP client).
-const NETWORK_MARKERS: &[&str] = &[
+pub(super) const NETWORK_MARKERS: &[&str] = &[
     "net::ERR_",
     "ECONNREFUSED",
     "ECONNRESET",
@@ -31,10 +38,19 @@ const NETWORK_MARKERS: &[&str] = &[
     "getaddrinfo",
     "socket hang up",
     "NS_ERROR_",
+    "ETIMEDOUT",
+    "ECONNABORTED",
+    "EHOSTUNREACH",
+    "fetch failed",
+    "Request failed with status code",
+    "ConnectException",
+    "UnknownHostException",
+    "ConnectionRefusedError",
+    "Failed to establish a new connection",
 ];
 
 /// Markers of a locator that matched nothing, or the wrong number of elements.
-const LOCATOR_MARKERS: &[&str] = &[
+pub(super) const LOCATOR_MARKERS: &[&str] = &[
     "element(s) not found",
     "strict mode violation",
     "NoSuchElementException",
@@ -43,14 +59,42 @@ const LOCATOR_MARKERS: &[&str] = &[
     "Expected to find element",
     "still not existing after",
     "element wasn't found",
+    "No element found for selector",
+    "Unable to find element",
+    "Unable to find an element",
 ];
 
 /// Markers of a failed value assertion.
-const ASSERTION_MARKERS: &[&str] =
-    &["expect(", "AssertionError", "toBe", "toEqual", "toHave", "toContain", "toMatch"];
+pub(super) const ASSERTION_MARKERS: &[&str] = &[
+    "expect(",
+    "AssertionError",
+    "AssertionFailedError",
+    "ComparisonFailure",
+    "Failed asserting that",
+    "assertion failed",
+    "assertion `left",
+    "Expect $(",
+    "Expected: ",
+    "toBe",
+    "toEqual",
+    "toHave",
+    "toContain",
+    "toMatch",
+];
 
 /// Markers of a wait that ran out of time without a more specific cause.
-const TIMEOUT_MARKERS: &[&str] = &["TimeoutError", "TimeoutException", "Timed out", "timed out"];
+pub(super) const TIMEOUT_MARKERS: &[&str] = &[
+    "TimeoutError",
+    "TimeoutException",
+    "Timed out",
+    "timed out",
+    "deadline exceeded",
+    "exceeded timeout",
+    // WebdriverIO's waitForDisplayed / waitForClickable / waitForEnabled.
+    "still not displayed after",
+    "still not clickable after",
+    "still not enabled after",
+];
 
 /// Playwright (`waiting for locator('#pay')`, `waiting for getByRole(...)`, the pre-1.14
 /// `waiting for selector "#pay"`) and Puppeteer (``Waiting for selector `#pay` failed``) waits on a locator.
@@ -60,26 +104,29 @@ static LOCATOR_WAIT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Playwright's `Timeout 30000ms exceeded` (and `Waiting failed: 30000ms exceeded`).
 static TIMEOUT_EXCEEDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:timeout|waiting failed:?)\s+\d+\s?ms exceeded").expect("valid regex")
+    Regex::new(r"(?i)\b(?:timeout|timeout of|waiting failed:?)\s+\d+\s?ms exceeded").expect("valid regex")
 });
 
 /// The error kind of a failure, from its message and stack.
 pub fn classify(message: &str, stack: Option<&str>) -> ErrorKind {
-    let text = match stack {
-        Some(stack) if !stack.is_empty() => format!("{message}\n{stack}"),
-        _ => message.to_owned(),
-    };
-    let contains_any = |markers: &[&str]| markers.iter().any(|marker| text.contains(marker));
+    let markers = markers::scan(message).union(stack.map(markers::scan).unwrap_or_default());
+    classify_marked(message, stack, markers)
+}
 
-    if contains_any(CRASH_MARKERS) {
+/// [`classify`] once the markers of message and stack are known: the groups are checked in order, and
+/// the two regexes run only when their anchors are present.
+pub(super) fn classify_marked(message: &str, stack: Option<&str>, markers: Markers) -> ErrorKind {
+    if markers.any(Markers::CRASH) {
         ErrorKind::Crash
-    } else if contains_any(NETWORK_MARKERS) {
+    } else if markers.any(Markers::NETWORK) {
         ErrorKind::Network
-    } else if is_locator_failure(&text, &contains_any) {
+    } else if is_locator_failure(message, stack, markers) {
         ErrorKind::LocatorNotFound
-    } else if contains_any(ASSERTION_MARKERS) {
+    } else if markers.any(Markers::ASSERTION) {
         ErrorKind::Assertion
-    } else if contains_any(TIMEOUT_MARKERS) || TIMEOUT_EXCEEDED.is_match(&text) {
+    } else if markers.any(Markers::TIMEOUT)
+        || (markers.any(Markers::EXCEEDED) && timeout_exceeded(message, stack))
+    {
         ErrorKind::Timeout
     } else {
         ErrorKind::Other
@@ -89,13 +136,22 @@ pub fn classify(message: &str, stack: Option<&str>) -> ErrorKind {
 /// Whether the text says a locator matched nothing. A wait on a locator counts only when the locator
 /// never resolved: Playwright logs `locator resolved to <...>` once it found the element, and a timeout
 /// after that (not visible, not enabled, value mismatch) is not a locator failure.
-fn is_locator_failure(text: &str, contains_any: &dyn Fn(&[&str]) -> bool) -> bool {
-    if contains_any(LOCATOR_MARKERS) {
+fn is_locator_failure(message: &str, stack: Option<&str>, markers: Markers) -> bool {
+    if markers.any(Markers::LOCATOR) {
         return true;
     }
-    LOCATOR_WAIT.is_match(text)
-        && !text.contains("locator resolved to")
-        && !text.contains("selector resolved to")
+    // The wait pattern has no line break, so it matches the joined text iff it matches one of the parts.
+    markers.any(Markers::WAITING_FOR)
+        && !markers.any(Markers::RESOLVED)
+        && (LOCATOR_WAIT.is_match(message) || stack.is_some_and(|stack| LOCATOR_WAIT.is_match(stack)))
+}
+
+/// `Timeout 30000ms exceeded`, which may run over the line break between message and stack.
+fn timeout_exceeded(message: &str, stack: Option<&str>) -> bool {
+    match stack {
+        Some(stack) if !stack.is_empty() => TIMEOUT_EXCEEDED.is_match(&format!("{message}\n{stack}")),
+        _ => TIMEOUT_EXCEEDED.is_match(message),
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +267,20 @@ mod tests {
             Assertion,
         ),
         ("TypeError: Cannot read properties of undefined (reading 'price')", None, Other),
+        ("Error: No element found for selector: #pay", None, LocatorNotFound),
+        // Other runners' reports (JUnit, pytest, PHPUnit, mocha, Rust).
+        ("org.opentest4j.AssertionFailedError: expected: <3> but was: <2>", None, Assertion),
+        ("Failed asserting that false is true.", None, Assertion),
+        ("assertion `left == right` failed\n  left: 1\n right: 2", None, Assertion),
+        (
+            "Error: Timeout of 2000ms exceeded. For async tests and hooks, ensure \"done()\" is called",
+            None,
+            Timeout,
+        ),
+        ("java.net.ConnectException: Connection refused", None, Network),
+        ("AxiosError: Request failed with status code 503", None, Network),
+        ("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", None, Crash),
+        ("Error: Worker process exited unexpectedly", None, Crash),
         ("", None, Other),
     ];
 
@@ -219,6 +289,69 @@ mod tests {
         for (message, stack, expected) in CASES {
             assert_eq!(classify(message, *stack), *expected, "message: {message:?}");
         }
+    }
+
+    /// The straightforward classification (the joined text searched marker by marker) that the marker
+    /// automaton replaced: both must agree on every text.
+    fn classify_reference(message: &str, stack: Option<&str>) -> ErrorKind {
+        let text = match stack {
+            Some(stack) if !stack.is_empty() => format!("{message}\n{stack}"),
+            _ => message.to_owned(),
+        };
+        let contains_any = |markers: &[&str]| markers.iter().any(|marker| text.contains(marker));
+        if contains_any(CRASH_MARKERS) {
+            Crash
+        } else if contains_any(NETWORK_MARKERS) {
+            Network
+        } else if contains_any(LOCATOR_MARKERS)
+            || (LOCATOR_WAIT.is_match(&text)
+                && !text.contains("locator resolved to")
+                && !text.contains("selector resolved to"))
+        {
+            LocatorNotFound
+        } else if contains_any(ASSERTION_MARKERS) {
+            Assertion
+        } else if contains_any(TIMEOUT_MARKERS) || TIMEOUT_EXCEEDED.is_match(&text) {
+            Timeout
+        } else {
+            Other
+        }
+    }
+
+    #[test]
+    fn the_marker_automaton_agrees_with_the_marker_by_marker_search() {
+        let mut texts: Vec<String> = CASES.iter().map(|(message, _, _)| (*message).to_owned()).collect();
+        texts.extend(CASES.iter().filter_map(|(_, stack, _)| stack.map(str::to_owned)));
+        texts.extend(
+            [
+                "WAITING FOR LOCATOR('#pay')",
+                "Waiting For getByRole('button')",
+                "page.click: TIMEOUT 3000MS EXCEEDED",
+                "Timeout",
+                "5000ms exceeded",
+                "element(s) not found",
+                "waiting for locator('#a')\n  - locator resolved to <a>",
+                "crashed while waiting for locator('#a')",
+            ]
+            .map(str::to_owned),
+        );
+        for message in &texts {
+            for stack in [None, Some(""), Some("5000ms exceeded"), Some("waiting for locator('#x')")] {
+                for stack in stack
+                    .into_iter()
+                    .map(Some)
+                    .chain(texts.iter().take(12).map(|text| Some(text.as_str())).chain([None]))
+                {
+                    assert_eq!(
+                        classify(message, stack),
+                        classify_reference(message, stack),
+                        "{message:?} / {stack:?}"
+                    );
+                }
+            }
+        }
+        // A timeout split over the line between message and stack.
+        assert_eq!(classify("page.click: Timeout", Some("5000ms exceeded")), Timeout);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Wrapping a poison message in an [`Envelope<DeadLetter>`] for `argus.dlq`. Pure: the clock reading and
-//! the bus incarnation are passed in.
+//! Wrapping a poison message in an [`Envelope<DeadLetter>`] for `argus.dlq`, for both adapters. Pure: the
+//! clock reading (and the in-process bus's incarnation) are passed in.
+//!
+//! - [`dead_letter_envelope`]: the in-process bus, whose coordinates are one sequence number per topic;
+//! - [`kafka_dead_letter_envelope`]: the Kafka bus, whose coordinates are `partition/offset`.
 
 use argus_vocabulary::{DeadLetter, Envelope, EventId, ProjectId, Topic};
 use chrono::{DateTime, Utc};
@@ -41,6 +44,45 @@ pub(crate) fn dead_letter_envelope(
     now: DateTime<Utc>,
 ) -> Envelope<DeadLetter> {
     let event_id = dead_letter_event_id(incarnation, poison.topic, poison.group, poison.offset);
+    let coordinates = poison.offset.to_string();
+    envelope(poison, coordinates, event_id, now)
+}
+
+#[cfg(feature = "kafka")]
+/// Everything the Kafka adapter knows about a message that exhausted its attempts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KafkaPoisonMessage<'a> {
+    /// The message itself; its `offset` field is ignored in favour of `partition_offset`.
+    pub(crate) message: PoisonMessage<'a>,
+    /// The topic's wire name (with the deployment's prefix), which scopes the event id.
+    pub(crate) wire_topic: &'a str,
+    /// The partition and offset it was read from.
+    pub(crate) partition_offset: (i32, i64),
+}
+
+#[cfg(feature = "kafka")]
+/// The dead letter for a Kafka `poison`, as an envelope ready to publish on `argus.dlq`.
+///
+/// Kafka offsets are durable, so the event id is derived from wire topic, group, partition and offset
+/// alone: a consumer that crashes after dead-lettering but before committing dead-letters the message
+/// again under the same id, which readers of `argus.dlq` can deduplicate.
+pub(crate) fn kafka_dead_letter_envelope(
+    poison: KafkaPoisonMessage<'_>,
+    now: DateTime<Utc>,
+) -> Envelope<DeadLetter> {
+    let (partition, offset) = poison.partition_offset;
+    let coordinates = format!("{partition}/{offset}");
+    let name = format!("kafka/{}/{}/{coordinates}", poison.wire_topic, poison.message.group);
+    let event_id = EventId(Uuid::new_v5(&DEAD_LETTER_NAMESPACE, name.as_bytes()));
+    envelope(poison.message, coordinates, event_id, now)
+}
+
+fn envelope(
+    poison: PoisonMessage<'_>,
+    coordinates: String,
+    event_id: EventId,
+    now: DateTime<Utc>,
+) -> Envelope<DeadLetter> {
     let dead_letter = DeadLetter {
         original_topic: poison.topic.name().to_owned(),
         consumer_group: poison.group.to_owned(),
@@ -48,7 +90,7 @@ pub(crate) fn dead_letter_envelope(
         payload: String::from_utf8_lossy(poison.payload).into_owned(),
         error: poison.error.to_owned(),
         attempts: poison.attempts,
-        coordinates: poison.offset.to_string(),
+        coordinates,
     };
     Envelope::new(event_id, project_of(poison.payload), now, dead_letter)
 }
@@ -131,5 +173,35 @@ mod tests {
         assert_ne!(id, dead_letter_event_id(bus, Topic::TestFailed, "healer", 41));
         assert_ne!(id, dead_letter_event_id(bus, Topic::TestExecuted, "correlator", 41));
         assert_ne!(id, dead_letter_event_id(Uuid::from_u128(2), Topic::TestFailed, "correlator", 41));
+    }
+
+    #[cfg(feature = "kafka")]
+    fn kafka_poison(partition_offset: (i32, i64)) -> KafkaPoisonMessage<'static> {
+        KafkaPoisonMessage {
+            message: poison(br#"{"project_id":"shop"}"#),
+            wire_topic: "staging.argus.test.failed",
+            partition_offset,
+        }
+    }
+
+    #[cfg(feature = "kafka")]
+    #[test]
+    fn kafka_dead_letters_carry_partition_and_offset_and_the_vocabulary_topic_name() {
+        let envelope = kafka_dead_letter_envelope(kafka_poison((7, 41)), Utc::now());
+        assert_eq!(envelope.payload.coordinates, "7/41");
+        assert_eq!(envelope.payload.original_topic, "argus.test.failed");
+        assert_eq!(envelope.project_id.as_str(), "shop");
+        assert_eq!(envelope.partition_key(), "shop", "a dead letter keeps the original key");
+    }
+
+    #[cfg(feature = "kafka")]
+    #[test]
+    fn kafka_dead_letter_ids_are_stable_per_coordinates() {
+        let id = |partition_offset| {
+            kafka_dead_letter_envelope(kafka_poison(partition_offset), Utc::now()).event_id
+        };
+        assert_eq!(id((7, 41)), id((7, 41)));
+        assert_ne!(id((7, 41)), id((7, 42)));
+        assert_ne!(id((7, 41)), id((6, 41)));
     }
 }

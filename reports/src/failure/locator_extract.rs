@@ -9,7 +9,8 @@
 //! - Selenium: `Unable to locate element: {"method":"css selector","selector":"#pay"}` and Java's
 //!   `By.cssSelector: #pay` / `By.xpath: //…` / `By.id: pay`.
 //! - Cypress: ``Expected to find element: `#pay`, but never found it``.
-//! - Puppeteer: ``Waiting for selector `#pay` failed``.
+//! - Selenium with geckodriver: `Unable to locate element: #pay` (no JSON).
+//! - Puppeteer: ``Waiting for selector `#pay` failed`` and `No element found for selector: #pay`.
 //! - WebdriverIO: `element ("#pay") still not existing`, `element with selector "#pay"`.
 
 use regex::Regex;
@@ -43,13 +44,36 @@ static BACKTICK_OR_QUOTED: LazyLock<Regex> = LazyLock::new(|| {
 static WEBDRIVERIO: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"element (?:\(|with selector )"((?:[^"\\]|\\.)*)""#).expect("valid regex"));
 
+/// geckodriver's `Unable to locate element: #pay` and Puppeteer's `No element found for selector: #pay`:
+/// the selector runs to the end of the line (or geckodriver's `; For documentation…` suffix).
+static PLAIN_SELECTOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:Unable to locate element|No element found for selector):[ \t]*([^\s{][^\n;]*?)[ \t]*(?:;|\n|$)",
+    )
+    .expect("valid regex")
+});
+
 /// The locator named in a failure message, if any of the supported tools' formats is found.
 pub fn extract_locator(message: &str) -> Option<String> {
+    if !super::markers::scan(message).may_name_a_locator() {
+        return None;
+    }
+    extract_locator_unmarked(message)
+}
+
+/// [`extract_locator`] without the anchor check (for callers that scanned the markers already).
+pub(super) fn extract_locator_unmarked(message: &str) -> Option<String> {
     playwright(message)
         .or_else(|| selenium(message))
         .or_else(|| backtick_or_quoted(message))
         .or_else(|| webdriverio(message))
+        .or_else(|| plain_selector(message))
         .filter(|locator| !locator.trim().is_empty())
+}
+
+/// geckodriver's and Puppeteer's unquoted selector.
+fn plain_selector(message: &str) -> Option<String> {
+    Some(PLAIN_SELECTOR.captures(message)?.get(1)?.as_str().to_owned())
 }
 
 /// The first Playwright locator expression after one of the anchors, in message order.
@@ -254,6 +278,12 @@ mod tests {
             "Error: Can't call click on element with selector \"button=Pay\" because element wasn't found",
             Some("button=Pay"),
         ),
+        // Selenium with geckodriver, Puppeteer's click on a missing element.
+        (
+            "selenium.common.exceptions.NoSuchElementException: Message: Unable to locate element: [data-test=\"pay\"]; For documentation on this error, please visit: https://www.selenium.dev/documentation/webdriver/troubleshooting/errors#no-such-element-exception",
+            Some("[data-test=\"pay\"]"),
+        ),
+        ("Error: No element found for selector: #checkout > button", Some("#checkout > button")),
         // Nothing to extract.
         ("Error: expect(received).toBe(expected)\n\nExpected: 3\nReceived: 2", None),
         ("Error: page.goto: net::ERR_CONNECTION_REFUSED at http://localhost:3000/", None),

@@ -1,0 +1,433 @@
+//! Healing suggestions, reviewer feedback and the healing-pattern knowledge base.
+//!
+//! A pattern's `confidence` is a generated column: this module only ever moves `success_count` and
+//! `failure_count`, and reads the confidence Postgres derives from them.
+//!
+//! `record_feedback` locks the suggestion row first (`SELECT … FOR UPDATE`), so two verdicts on one
+//! suggestion serialise and the second sees the first's status. The pattern upserts are single statements
+//! that decide on the row as it stands when locked (a rejection counts only against the same heal), so
+//! verdicts on different suggestions of one fingerprint never lose a count either.
+
+use super::{
+    begin_read, begin_write, database_error,
+    encoding::{
+        decode_count, decode_fingerprint, decode_json, decode_wire_name, encode_json, page_binds, stored_time,
+    },
+    is_unique_violation,
+};
+use crate::{
+    FeedbackOutcome, HealingPattern, Page, PageRequest, StoreError, StoredSuggestion, SuggestionQuery,
+};
+use argus_vocabulary::{
+    ErrorKind, FeedbackVerdict, Fingerprint, HealingSuggestion, ProjectId, SuggestionId, SuggestionStatus,
+};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+const PATTERN_COLUMNS: &str = "
+    fingerprint, original_selector, healed_selector, error_type, success_count, failure_count, confidence,
+    last_used_at, created_at";
+
+const TOUCH_PATTERN: &str =
+    "UPDATE healing_patterns SET last_used_at = $3 WHERE project_id = $1 AND fingerprint = $2";
+
+/// The error kind of the failure group behind a fingerprint; suggestions are only made for broken
+/// locators, so that is the fallback when the group is unknown.
+const PATTERN_ERROR_TYPE: &str = "
+    COALESCE((SELECT error_kind FROM failure_groups WHERE project_id = $1 AND fingerprint = $2),
+             'locator-not-found')";
+
+const INSERT_SUGGESTION: &str = "
+    INSERT INTO healing_suggestions (
+        id, project_id, request_event_id, failure_event_id, fingerprint, test_key, decision, status,
+        confidence, source, body, created_at, reviewed_at
+    ) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, NULL)
+    ON CONFLICT (id) DO NOTHING";
+
+const SUGGESTION_COLUMNS: &str = "body::text AS body, status, created_at, reviewed_at";
+
+const SUGGESTION_FILTER: &str = "
+    WHERE project_id = $1
+      AND ($2::text IS NULL OR status = $2)
+      AND ($3::text IS NULL OR decision = $3)
+      AND ($4::text IS NULL OR test_key = $4)";
+
+const REVIEW_SUGGESTION: &str =
+    "UPDATE healing_suggestions SET status = $3, reviewed_at = $4 WHERE project_id = $1 AND id = $2::uuid";
+
+/// Accepted: the pattern takes the suggested CSS and gains a success (its counts restart when the CSS
+/// changes).
+fn upsert_accepted_pattern_sql() -> String {
+    format!(
+        "INSERT INTO healing_patterns (
+             project_id, fingerprint, original_selector, healed_selector, error_type,
+             success_count, failure_count, last_used_at, created_at
+         ) VALUES ($1, $2, $3, $4, {PATTERN_ERROR_TYPE}, 1, 0, $5, $5)
+         ON CONFLICT (project_id, fingerprint) DO UPDATE SET
+             -- A different healed selector is a new heal: the old counts say nothing about it.
+             success_count = CASE WHEN healing_patterns.healed_selector = excluded.healed_selector
+                                  THEN healing_patterns.success_count + 1 ELSE 1 END,
+             failure_count = CASE WHEN healing_patterns.healed_selector = excluded.healed_selector
+                                  THEN healing_patterns.failure_count ELSE 0 END,
+             original_selector = excluded.original_selector,
+             healed_selector = excluded.healed_selector,
+             last_used_at = GREATEST(healing_patterns.last_used_at, excluded.last_used_at)"
+    )
+}
+
+/// Rejected: the pattern gains a failure, but only when it heals with the rejected CSS (rejecting a
+/// different heal says nothing about the one the pattern holds). A new fingerprint gets a pattern with
+/// confidence 0, so the rejected heal is visible.
+fn upsert_rejected_pattern_sql() -> String {
+    format!(
+        "INSERT INTO healing_patterns (
+             project_id, fingerprint, original_selector, healed_selector, error_type,
+             success_count, failure_count, last_used_at, created_at
+         ) VALUES ($1, $2, $3, $4, {PATTERN_ERROR_TYPE}, 0, 1, NULL, $5)
+         ON CONFLICT (project_id, fingerprint) DO UPDATE SET
+             failure_count = healing_patterns.failure_count + 1
+         WHERE healing_patterns.healed_selector = excluded.healed_selector"
+    )
+}
+
+/// One healing pattern as stored.
+#[derive(sqlx::FromRow)]
+struct PatternRow {
+    fingerprint: String,
+    original_selector: String,
+    healed_selector: String,
+    error_type: String,
+    success_count: i64,
+    failure_count: i64,
+    confidence: f64,
+    last_used_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<PatternRow> for HealingPattern {
+    type Error = StoreError;
+
+    fn try_from(row: PatternRow) -> Result<Self, Self::Error> {
+        Ok(HealingPattern {
+            fingerprint: decode_fingerprint("healing_patterns.fingerprint", row.fingerprint)?,
+            original_selector: row.original_selector,
+            healed_selector: row.healed_selector,
+            error_type: decode_wire_name::<ErrorKind>("healing_patterns.error_type", &row.error_type)?,
+            success_count: decode_count("healing_patterns.success_count", row.success_count)?,
+            failure_count: decode_count("healing_patterns.failure_count", row.failure_count)?,
+            confidence: row.confidence,
+            last_used_at: row.last_used_at,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// One suggestion as stored.
+#[derive(sqlx::FromRow)]
+struct SuggestionRow {
+    body: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SuggestionRow> for StoredSuggestion {
+    type Error = StoreError;
+
+    fn try_from(row: SuggestionRow) -> Result<Self, Self::Error> {
+        Ok(StoredSuggestion {
+            suggestion: decode_json("healing_suggestions.body", &row.body)?,
+            status: decode_wire_name("healing_suggestions.status", &row.status)?,
+            created_at: row.created_at,
+            reviewed_at: row.reviewed_at,
+        })
+    }
+}
+
+async fn select_pattern(
+    connection: &mut PgConnection,
+    project: &ProjectId,
+    fingerprint: &Fingerprint,
+) -> Result<Option<HealingPattern>, StoreError> {
+    let sql =
+        format!("SELECT {PATTERN_COLUMNS} FROM healing_patterns WHERE project_id = $1 AND fingerprint = $2");
+    let row: Option<PatternRow> = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(fingerprint.as_str())
+        .fetch_optional(connection)
+        .await
+        .map_err(database_error("select healing pattern"))?;
+    row.map(HealingPattern::try_from).transpose()
+}
+
+pub(super) async fn healing_pattern(
+    pool: &PgPool,
+    project: &ProjectId,
+    fingerprint: &Fingerprint,
+) -> Result<Option<HealingPattern>, StoreError> {
+    let mut connection = pool.acquire().await.map_err(database_error("acquire connection"))?;
+    select_pattern(&mut connection, project, fingerprint).await
+}
+
+pub(super) async fn healing_patterns(
+    pool: &PgPool,
+    project: &ProjectId,
+    page: PageRequest,
+) -> Result<Page<HealingPattern>, StoreError> {
+    let (limit, offset) = page_binds(page);
+    let page_sql = format!(
+        r#"SELECT {PATTERN_COLUMNS} FROM healing_patterns WHERE project_id = $1
+           ORDER BY confidence DESC, success_count DESC, fingerprint COLLATE "C" LIMIT $2 OFFSET $3"#
+    );
+
+    let mut read = begin_read(pool).await?;
+    let rows: Vec<PatternRow> = sqlx::query_as(&page_sql)
+        .bind(project.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *read)
+        .await
+        .map_err(database_error("select healing patterns"))?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM healing_patterns WHERE project_id = $1")
+        .bind(project.as_str())
+        .fetch_one(&mut *read)
+        .await
+        .map_err(database_error("count healing patterns"))?;
+    read.commit().await.map_err(database_error("end read transaction"))?;
+
+    Ok(Page {
+        items: rows.into_iter().map(HealingPattern::try_from).collect::<Result<_, _>>()?,
+        total: decode_count("healing pattern total", total)?,
+    })
+}
+
+pub(super) async fn confident_patterns(
+    pool: &PgPool,
+    project: &ProjectId,
+    min_confidence: f64,
+    limit: u32,
+) -> Result<Vec<HealingPattern>, StoreError> {
+    let sql = format!(
+        r#"SELECT {PATTERN_COLUMNS} FROM healing_patterns WHERE project_id = $1 AND confidence >= $2
+           ORDER BY confidence DESC, success_count DESC, fingerprint COLLATE "C" LIMIT $3"#
+    );
+    let rows: Vec<PatternRow> = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(min_confidence)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(database_error("select confident healing patterns"))?;
+    rows.into_iter().map(HealingPattern::try_from).collect()
+}
+
+pub(super) async fn touch_healing_pattern(
+    pool: &PgPool,
+    project: &ProjectId,
+    fingerprint: &Fingerprint,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let updated = sqlx::query(TOUCH_PATTERN)
+        .bind(project.as_str())
+        .bind(fingerprint.as_str())
+        .bind(at)
+        .execute(pool)
+        .await
+        .map_err(database_error("touch healing pattern"))?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("healing pattern {fingerprint}")));
+    }
+    Ok(())
+}
+
+pub(super) async fn save_suggestion(
+    pool: &PgPool,
+    project: &ProjectId,
+    suggestion: &HealingSuggestion,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if !suggestion.confidence.is_finite() {
+        return Err(StoreError::InvalidInput(format!(
+            "suggestion {} has a non-finite confidence",
+            suggestion.id
+        )));
+    }
+    let inserted = sqlx::query(INSERT_SUGGESTION)
+        .bind(suggestion.id.to_string())
+        .bind(project.as_str())
+        .bind(suggestion.request_event_id.to_string())
+        .bind(suggestion.failure_event_id.to_string())
+        .bind(suggestion.fingerprint.as_str())
+        .bind(suggestion.test.key())
+        .bind(suggestion.decision.as_str())
+        .bind(SuggestionStatus::Open.as_str())
+        .bind(suggestion.confidence)
+        .bind(suggestion.source.map(|source| source.as_str()))
+        .bind(encode_json("healing suggestion", suggestion)?)
+        .bind(at)
+        .execute(pool)
+        .await;
+    match inserted {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        // The id is handled by ON CONFLICT, so a unique violation here is the request event id.
+        Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!(
+            "healing request {} already has a suggestion with another id",
+            suggestion.request_event_id
+        ))),
+        Err(error) => Err(database_error("insert suggestion")(error)),
+    }
+}
+
+/// One suggestion of the project; with `lock`, the row stays locked until the transaction ends.
+async fn select_suggestion(
+    connection: &mut PgConnection,
+    project: &ProjectId,
+    id: SuggestionId,
+    lock: bool,
+) -> Result<Option<StoredSuggestion>, StoreError> {
+    let sql = format!(
+        "SELECT {SUGGESTION_COLUMNS} FROM healing_suggestions WHERE project_id = $1 AND id = $2::uuid{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row: Option<SuggestionRow> = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(id.to_string())
+        .fetch_optional(connection)
+        .await
+        .map_err(database_error("select suggestion"))?;
+    row.map(StoredSuggestion::try_from).transpose()
+}
+
+pub(super) async fn suggestion(
+    pool: &PgPool,
+    project: &ProjectId,
+    id: SuggestionId,
+) -> Result<Option<StoredSuggestion>, StoreError> {
+    let mut connection = pool.acquire().await.map_err(database_error("acquire connection"))?;
+    select_suggestion(&mut connection, project, id, false).await
+}
+
+pub(super) async fn suggestions(
+    pool: &PgPool,
+    project: &ProjectId,
+    query: &SuggestionQuery,
+) -> Result<Page<StoredSuggestion>, StoreError> {
+    let (limit, offset) = page_binds(query.page);
+    let status = query.status.map(|status| status.as_str());
+    let decision = query.decision.map(|decision| decision.as_str());
+    let page_sql = format!(
+        "SELECT {SUGGESTION_COLUMNS} FROM healing_suggestions {SUGGESTION_FILTER}
+         ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM healing_suggestions {SUGGESTION_FILTER}");
+
+    let mut read = begin_read(pool).await?;
+    let rows: Vec<SuggestionRow> = sqlx::query_as(&page_sql)
+        .bind(project.as_str())
+        .bind(status)
+        .bind(decision)
+        .bind(query.test.as_deref())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *read)
+        .await
+        .map_err(database_error("select suggestions"))?;
+    let total: i64 = sqlx::query_scalar(&count_sql)
+        .bind(project.as_str())
+        .bind(status)
+        .bind(decision)
+        .bind(query.test.as_deref())
+        .fetch_one(&mut *read)
+        .await
+        .map_err(database_error("count suggestions"))?;
+    read.commit().await.map_err(database_error("end read transaction"))?;
+
+    Ok(Page {
+        items: rows.into_iter().map(StoredSuggestion::try_from).collect::<Result<_, _>>()?,
+        total: decode_count("suggestion total", total)?,
+    })
+}
+
+pub(super) async fn record_feedback(
+    pool: &PgPool,
+    project: &ProjectId,
+    id: SuggestionId,
+    verdict: FeedbackVerdict,
+    at: DateTime<Utc>,
+) -> Result<FeedbackOutcome, StoreError> {
+    let reviewed_status = match verdict {
+        FeedbackVerdict::Accepted => SuggestionStatus::Accepted,
+        FeedbackVerdict::Rejected => SuggestionStatus::Rejected,
+    };
+    let at = stored_time(at);
+    let mut transaction = begin_write(pool).await?;
+    let stored = select_suggestion(&mut transaction, project, id, true)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("suggestion {id}")))?;
+    let fingerprint = stored.suggestion.fingerprint.clone();
+    let Some(suggested_css) = stored.suggestion.suggested.as_ref().map(|suggested| suggested.css.clone())
+    else {
+        return Err(StoreError::InvalidState(format!(
+            "suggestion {id} is an abstention: there is no suggested locator to review"
+        )));
+    };
+
+    if stored.status == reviewed_status {
+        // The same verdict again: nothing to write, answer as the first time would now.
+        let pattern = select_pattern(&mut transaction, project, &fingerprint).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("suggestion {id} was reviewed but its healing pattern is missing"))
+        })?;
+        return Ok(FeedbackOutcome { suggestion: stored, pattern });
+    }
+    if stored.status != SuggestionStatus::Open {
+        return Err(StoreError::Conflict(format!(
+            "suggestion {id} was already {}, it cannot become {}",
+            stored.status.as_str(),
+            reviewed_status.as_str()
+        )));
+    }
+
+    sqlx::query(REVIEW_SUGGESTION)
+        .bind(project.as_str())
+        .bind(id.to_string())
+        .bind(reviewed_status.as_str())
+        .bind(at)
+        .execute(&mut *transaction)
+        .await
+        .map_err(database_error("review suggestion"))?;
+
+    let upsert = match verdict {
+        FeedbackVerdict::Accepted => upsert_accepted_pattern_sql(),
+        FeedbackVerdict::Rejected => upsert_rejected_pattern_sql(),
+    };
+    let upserted = sqlx::query(&upsert)
+        .bind(project.as_str())
+        .bind(fingerprint.as_str())
+        .bind(&stored.suggestion.broken_locator)
+        .bind(&suggested_css)
+        .bind(at)
+        .execute(&mut *transaction)
+        .await
+        .map_err(database_error("upsert healing pattern"))?;
+    if upserted.rows_affected() == 0 {
+        tracing::debug!(
+            rejected_selector = %suggested_css,
+            "rejected heal differs from the pattern, pattern left as it is"
+        );
+    }
+
+    let pattern = select_pattern(&mut transaction, project, &fingerprint)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("healing pattern for suggestion {id} vanished")))?;
+    transaction.commit().await.map_err(database_error("commit feedback"))?;
+    tracing::info!(
+        verdict = reviewed_status.as_str(),
+        fingerprint = %fingerprint,
+        confidence = pattern.confidence,
+        "feedback recorded"
+    );
+    Ok(FeedbackOutcome {
+        suggestion: StoredSuggestion { status: reviewed_status, reviewed_at: Some(at), ..stored },
+        pattern,
+    })
+}
