@@ -112,6 +112,22 @@ fn main() {
             let relocation = relocate(&case.reference, &case.page, &config);
             elapsed += started.elapsed();
             total.add(case.expected, &relocation);
+            if let Some(expected) = case.expected {
+                // A candidate identical to the expected one (every descriptor field and visibility): no
+                // information in the case separates them, so even a perfect engine is right 1 time in k.
+                let candidates = case.page.candidates();
+                let twins = candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, c)| {
+                        *i != expected
+                            && c.visible == candidates[expected].visible
+                            && c.descriptor == candidates[expected].descriptor
+                    })
+                    .count();
+                let key = if twins == 0 { "twins:none" } else { "twins:identical-candidates" };
+                by_tag.entry(key.to_owned()).or_default().add(case.expected, &relocation);
+            }
             for tag in &case.tags {
                 by_tag.entry(tag.clone()).or_default().add(case.expected, &relocation);
             }

@@ -36,12 +36,15 @@ pub fn candidate_features(
 ) -> Option<(Vec<[f64; N_RANK_FEATURES]>, [bool; N_RANK_FEATURES])> {
     let (features, locator_only) = crate::relocate::reference_features(reference).ok()?;
     let context = RankContext::new(&features, !locator_only);
+    let descendant = context.descendant_text(&features, page);
     let vectors = page
         .candidates()
         .iter()
-        .map(|candidate| {
+        .enumerate()
+        .map(|(index, candidate)| {
             let mut out = [0.0; N_RANK_FEATURES];
-            context.features(&features, &candidate.features, candidate.visible, &mut out);
+            let below = descendant.get(index).copied().unwrap_or_default();
+            context.features(&features, &candidate.features, candidate.visible, below, &mut out);
             out
         })
         .collect();
@@ -49,7 +52,7 @@ pub fn candidate_features(
 }
 
 /// Extra features beyond the per-signal similarities.
-pub const N_EXTRA_FEATURES: usize = 8;
+pub const N_EXTRA_FEATURES: usize = 11;
 /// Length of a ranking feature vector: one similarity per signal, then the extras.
 pub const N_RANK_FEATURES: usize = N_SIGNALS + N_EXTRA_FEATURES;
 
@@ -63,6 +66,9 @@ const XPATH_SUFFIX: usize = EXTRA + 4;
 const NEIGHBOUR_CONTAINS: usize = EXTRA + 5;
 const TEXT_UNEXPECTED: usize = EXTRA + 6;
 const INVISIBLE: usize = EXTRA + 7;
+const DESCENDANT_TEXT: usize = EXTRA + 8;
+const XPATH_STEPS_KEPT: usize = EXTRA + 9;
+const DESCENDANT_SAME_TEXT: usize = EXTRA + 10;
 
 /// Names of the extra features, in order after the signals.
 const EXTRA_NAMES: [&str; N_EXTRA_FEATURES] = [
@@ -74,6 +80,9 @@ const EXTRA_NAMES: [&str; N_EXTRA_FEATURES] = [
     "neighbour text contained",
     "penalty: text the element lacked",
     "penalty: invisible",
+    "penalty: a descendant has the text",
+    "xpath steps kept (wrappers only)",
+    "penalty: same text below (locator)",
 ];
 
 /// The name of ranking feature `index` (a signal label or an extra's name).
@@ -83,7 +92,16 @@ pub fn feature_name(index: usize) -> &'static str {
 
 /// Whether feature `index` is a penalty (weight ≤ 0, outside the normaliser).
 pub fn is_penalty(index: usize) -> bool {
-    matches!(index, TEXT_UNEXPECTED | INVISIBLE)
+    matches!(index, TEXT_UNEXPECTED | INVISIBLE | DESCENDANT_TEXT | DESCENDANT_SAME_TEXT)
+}
+
+/// How a candidate's descendants match the reference's text, compared with the candidate itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct DescendantText {
+    /// `max(0, best descendant's text similarity − the candidate's own)`, in `[0, 1]`.
+    pub(crate) gain: f64,
+    /// A descendant matches the text at least as well as the candidate, which matches it somewhat.
+    pub(crate) same: bool,
 }
 
 /// Which features a reference carries, fixed for one relocation.
@@ -109,7 +127,42 @@ impl RankContext {
         present[XPATH_SUFFIX] = reference.carries(Signal::XPath);
         present[TEXT_UNEXPECTED] = observed && !reference.carries(Signal::Text);
         present[INVISIBLE] = true;
+        present[DESCENDANT_TEXT] = reference.carries(Signal::Text);
+        present[XPATH_STEPS_KEPT] = reference.carries(Signal::XPath);
+        // `text=…` and `getByText` match the element that holds the text, not the wrappers around it.
+        present[DESCENDANT_SAME_TEXT] = !observed && reference.carries(Signal::Text);
         Self { present, observed }
+    }
+
+    /// For every candidate of `page`, how its descendants match the reference's text compared with the
+    /// candidate itself: a wrapper whose text merely contains the element's text (a list item around a
+    /// link and a look-alike) should not win over the element. Empty when the reference carries no
+    /// text or the page has no tree (descriptor-only pages), so both features are 0 everywhere.
+    pub(crate) fn descendant_text(&self, reference: &Features, page: &CandidatePage) -> Vec<DescendantText> {
+        let candidates = page.candidates();
+        if !self.present[DESCENDANT_TEXT] || candidates.iter().all(|c| c.parent.is_none()) {
+            return Vec::new();
+        }
+        let own: Vec<f64> = candidates
+            .iter()
+            .map(|c| reference.similarity(&c.features, Signal::Text).unwrap_or(0.0))
+            .collect();
+        // Candidates are in document order (a parent before its children), so one backward pass
+        // carries every element's best descendant up to its parent.
+        let mut best_below = vec![0.0f64; candidates.len()];
+        for index in (0..candidates.len()).rev() {
+            if let Some(parent) = candidates[index].parent.filter(|&p| p < index) {
+                best_below[parent] = best_below[parent].max(own[index].max(best_below[index]));
+            }
+        }
+        best_below
+            .iter()
+            .zip(&own)
+            .map(|(&below, &own)| DescendantText {
+                gain: (below - own).max(0.0),
+                same: own > 0.0 && below >= own,
+            })
+            .collect()
     }
 
     /// Fills `out` with the features of `candidate` against `reference` (0 for features the reference
@@ -119,6 +172,7 @@ impl RankContext {
         reference: &Features,
         candidate: &Features,
         visible: bool,
+        descendant: DescendantText,
         out: &mut [f64; N_RANK_FEATURES],
     ) {
         for (index, signal) in Signal::ALL.iter().enumerate() {
@@ -143,6 +197,10 @@ impl RankContext {
         out[XPATH_SUFFIX] = suffix;
         out[TEXT_UNEXPECTED] = flag(self.observed && self.present[TEXT_UNEXPECTED] && candidate.has_text());
         out[INVISIBLE] = flag(!visible);
+        out[DESCENDANT_TEXT] = if self.present[DESCENDANT_TEXT] { descendant.gain } else { 0.0 };
+        out[DESCENDANT_SAME_TEXT] = flag(self.present[DESCENDANT_SAME_TEXT] && descendant.same);
+        out[XPATH_STEPS_KEPT] =
+            if self.present[XPATH_STEPS_KEPT] { reference.xpath_steps_kept(candidate) } else { 0.0 };
     }
 }
 
@@ -178,6 +236,7 @@ impl RankModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argus_vocabulary::ElementDescriptor;
 
     #[test]
     fn learned_weights_respect_their_signs() {
@@ -189,5 +248,54 @@ mod tests {
                 assert!(*weight >= 0.0, "{} is a similarity", feature_name(index));
             }
         }
+    }
+
+    fn gains_for(reference: &ElementDescriptor, html: &str) -> (CandidatePage, Vec<f64>) {
+        let page = CandidatePage::parse(html, &crate::page::PageLimits::default()).expect("page parses");
+        let features = Features::new(reference, &crate::score::Extras::default());
+        let context = RankContext::new(&features, true);
+        let gains = context.descendant_text(&features, &page).iter().map(|d| d.gain).collect();
+        (page, gains)
+    }
+
+    fn index_of(page: &CandidatePage, tag: &str) -> usize {
+        page.candidates().iter().position(|c| c.descriptor.tag == tag).expect("tag on the page")
+    }
+
+    #[test]
+    fn a_wrapper_around_the_matching_text_carries_the_descendant_penalty() {
+        let reference =
+            ElementDescriptor { text: Some("About us".into()), ..ElementDescriptor::with_tag("a") };
+        let (page, gains) = gains_for(
+            &reference,
+            "<ul><li><button>About us</button> <a href='/more'>Also about us</a></li><li>Careers</li></ul>",
+        );
+        let (li, button) = (index_of(&page, "li"), index_of(&page, "button"));
+        assert!(gains[li] > 0.2, "the list item only contains the text: {}", gains[li]);
+        assert_eq!(gains[button], 0.0, "the button has the text itself");
+        let careers = page.candidates().iter().rposition(|c| c.descriptor.tag == "li").expect("second li");
+        assert_eq!(gains[careers], 0.0, "nothing below it matches better");
+    }
+
+    #[test]
+    fn a_wrapper_with_exactly_its_childs_text_is_not_penalised() {
+        let reference =
+            ElementDescriptor { text: Some("Sign in".into()), ..ElementDescriptor::with_tag("a") };
+        let (page, gains) = gains_for(&reference, "<div><span><a href='/login'>Sign in</a></span></div>");
+        assert!(page.candidates().len() >= 3);
+        assert!(gains.iter().all(|gain| *gain == 0.0), "{gains:?}");
+    }
+
+    #[test]
+    fn references_without_text_or_pages_without_a_tree_have_no_descendant_feature() {
+        let no_text = ElementDescriptor { id: Some("q".into()), ..ElementDescriptor::with_tag("input") };
+        assert!(gains_for(&no_text, "<form><label>Search <input id='q'></label></form>").1.is_empty());
+        let reference =
+            ElementDescriptor { text: Some("Buy".into()), ..ElementDescriptor::with_tag("button") };
+        let features = Features::new(&reference, &crate::score::Extras::default());
+        let context = RankContext::new(&features, true);
+        let flat =
+            CandidatePage::from_descriptors(vec![reference.clone(), ElementDescriptor::with_tag("div")]);
+        assert!(context.descendant_text(&features, &flat).is_empty());
     }
 }

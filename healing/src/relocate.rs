@@ -171,10 +171,21 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
     let rank_model = RankModel::LEARNED;
     let normaliser = rank_model.normaliser(&rank_context);
     let mut rank_features = [0.0; N_RANK_FEATURES];
+    let descendant = match config.ranking_model {
+        RankingModel::Learned => rank_context.descendant_text(&features, page),
+        RankingModel::Hand => Vec::new(),
+    };
     for (index, candidate) in candidates.iter().enumerate() {
         let score = match config.ranking_model {
             RankingModel::Learned => {
-                rank_context.features(&features, &candidate.features, candidate.visible, &mut rank_features);
+                let below = descendant.get(index).copied().unwrap_or_default();
+                rank_context.features(
+                    &features,
+                    &candidate.features,
+                    candidate.visible,
+                    below,
+                    &mut rank_features,
+                );
                 rank_model.score(&rank_features, normaliser)
             }
             RankingModel::Hand => {

@@ -666,6 +666,27 @@ impl Features {
         (exact, last, suffix as f64 / a.steps.len().max(1) as f64)
     }
 
+    /// Share of the reference's XPath steps (tag and index both equal) found in order in the candidate's
+    /// path: 1 when the candidate's path is the reference's with wrappers inserted, which keeps the
+    /// positions of the ancestors (which card, which row) that a positional XPath is all about.
+    pub(crate) fn xpath_steps_kept(&self, candidate: &Features) -> f64 {
+        let (Some(a), Some(b)) = (&self.xpath, &candidate.xpath) else { return 0.0 };
+        let (a, b) = (&a.steps, &b.steps);
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        let mut previous = [0u8; PATH_STEPS + 1];
+        let mut current = [0u8; PATH_STEPS + 1];
+        for step_a in a.iter() {
+            for (j, step_b) in b.iter().enumerate() {
+                current[j + 1] =
+                    if step_a == step_b { previous[j] + 1 } else { previous[j + 1].max(current[j]) };
+            }
+            std::mem::swap(&mut previous, &mut current);
+        }
+        f64::from(previous[b.len()]) / a.len() as f64
+    }
+
     /// Similarity of `candidate` to `self` (the reference) on one signal; `None` when the reference does
     /// not carry it. A signal the reference carries and the candidate lacks scores 0.
     pub(crate) fn similarity(&self, candidate: &Features, signal: Signal) -> Option<f64> {
@@ -1060,6 +1081,22 @@ mod tests {
         let sitting: Vec<char> = "sitting".chars().collect();
         let expected = strsim::normalized_levenshtein("kitten", "sitting");
         assert!((edit_similarity(&kitten, &sitting) - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn xpath_steps_kept_is_one_for_inserted_wrappers_and_drops_for_another_position() {
+        let with_xpath = |xpath: &str| {
+            let descriptor =
+                ElementDescriptor { xpath: Some(xpath.into()), ..ElementDescriptor::with_tag("a") };
+            Features::new(&descriptor, &Extras::default())
+        };
+        let reference = with_xpath("/html[1]/body[1]/main[1]/div[1]/article[6]/a[1]");
+        let wrapped = with_xpath("/html[1]/body[1]/main[1]/div[1]/article[6]/section[1]/div[1]/a[1]");
+        let other_card = with_xpath("/html[1]/body[1]/main[1]/div[1]/article[1]/a[1]");
+        assert_eq!(reference.xpath_steps_kept(&wrapped), 1.0);
+        assert!((reference.xpath_steps_kept(&other_card) - 5.0 / 6.0).abs() < 1e-9);
+        let no_xpath = Features::new(&ElementDescriptor::with_tag("a"), &Extras::default());
+        assert_eq!(reference.xpath_steps_kept(&no_xpath), 0.0);
     }
 
     #[test]
