@@ -4,22 +4,29 @@
 //!
 //! Field names follow HTML where the field is an HTML attribute (`aria-label`, `data-testid`) and
 //! snake_case where it is derived (`text`, `id_xpath`). Deserialisation is tolerant: every field but `tag`
-//! is optional, common aliases are accepted and unknown fields are ignored, so descriptors written by other
-//! tools load as they are.
+//! is optional, common aliases are accepted and unknown fields are ignored, and text fields also take
+//! numbers, booleans and lists of strings (empty strings read as absent; see `lenient`), so descriptors
+//! written by other tools load as they are.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+mod lenient;
 
 /// Position and size of an element in CSS pixels, when the capturing tool knew them.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct BoundingBox {
     /// Left edge.
+    #[serde(alias = "left")]
     pub x: f64,
     /// Top edge.
+    #[serde(alias = "top")]
     pub y: f64,
     /// Width.
+    #[serde(alias = "w")]
     pub width: f64,
     /// Height.
+    #[serde(alias = "h")]
     pub height: f64,
 }
 
@@ -30,35 +37,47 @@ pub struct ElementDescriptor {
     #[serde(alias = "tag_name", alias = "tagName")]
     pub tag: String,
     /// The `id` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The `name` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The `class` attribute as written (space-separated tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "class_name", alias = "className")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_text",
+        skip_serializing_if = "Option::is_none",
+        alias = "class_name",
+        alias = "className"
+    )]
     pub class: Option<String>,
     /// The `type` attribute.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_text",
+        rename = "type",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub r#type: Option<String>,
     /// The `href` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
     /// The `src` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// The `alt` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub alt: Option<String>,
     /// The `title` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// The `placeholder` attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
     /// The `aria-label` attribute.
     #[serde(
         default,
+        deserialize_with = "lenient::optional_text",
         rename = "aria-label",
         alias = "aria_label",
         alias = "ariaLabel",
@@ -66,11 +85,12 @@ pub struct ElementDescriptor {
     )]
     pub aria_label: Option<String>,
     /// The `role` attribute (explicit role only; implicit roles are derived by the healing engine).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// The `data-testid` attribute (also read from `data-test-id`, `testid` and `data_testid`).
     #[serde(
         default,
+        deserialize_with = "lenient::optional_text",
         rename = "data-testid",
         alias = "data_testid",
         alias = "data-test-id",
@@ -80,26 +100,29 @@ pub struct ElementDescriptor {
     )]
     pub data_testid: Option<String>,
     /// Every other `data-*` attribute, keyed by its full attribute name (`data-qa`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, deserialize_with = "lenient::text_map", skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, String>,
     /// The `value` attribute (form controls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Visible text, whitespace-collapsed.
     #[serde(
         default,
+        deserialize_with = "lenient::optional_text",
         alias = "visible_text",
         alias = "innerText",
         alias = "inner_text",
+        alias = "visibleText",
         skip_serializing_if = "Option::is_none"
     )]
     pub text: Option<String>,
     /// Absolute indexed XPath (`/html[1]/body[1]/div[2]/button[1]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "lenient::optional_text", skip_serializing_if = "Option::is_none")]
     pub xpath: Option<String>,
     /// XPath relative to the nearest ancestor with an id (`//*[@id="cart"]/div[1]/button[1]`).
     #[serde(
         default,
+        deserialize_with = "lenient::optional_text",
         alias = "idxpath",
         alias = "id_relative_xpath",
         alias = "idXpath",
@@ -112,14 +135,18 @@ pub struct ElementDescriptor {
     /// The nearest visible text around the element (labels, headings, sibling text).
     #[serde(
         default,
+        deserialize_with = "lenient::optional_text",
         alias = "neighbor_text",
         alias = "neighborText",
         alias = "neighbourText",
+        alias = "neighbor_texts",
+        alias = "neighbour_texts",
+        alias = "neighborTexts",
         skip_serializing_if = "Option::is_none"
     )]
     pub neighbour_text: Option<String>,
     /// Any other attributes, by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, deserialize_with = "lenient::text_map", skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -181,6 +208,25 @@ mod tests {
         assert_eq!(d.id_xpath.as_deref(), Some("//*[@id='nav']/a[1]"));
         assert_eq!(d.neighbour_text.as_deref(), Some("Shop"));
         assert_eq!(d.bounding_box.map(|b| b.width), Some(3.0));
+    }
+
+    #[test]
+    fn descriptors_from_other_tools_load_despite_their_value_types() {
+        let d: ElementDescriptor = serde_json::from_str(
+            r#"{"tagName":"INPUT","id":"","value":5,"name":null,"neighbor_texts":["Email","Password"],
+                "attributes":{"tabindex":0,"required":true,"empty":""},"rect":{"left":4,"top":8,"w":10,"h":2}}"#,
+        )
+        .expect("lenient descriptor");
+        assert_eq!(d.tag, "INPUT");
+        assert_eq!(d.id, None, "an empty id is no id");
+        assert_eq!(d.value.as_deref(), Some("5"));
+        assert_eq!(d.name, None);
+        assert_eq!(d.neighbour_text.as_deref(), Some("Email Password"));
+        assert_eq!(d.attributes.get("tabindex").map(String::as_str), Some("0"));
+        assert_eq!(d.attributes.get("required").map(String::as_str), Some("true"));
+        assert!(!d.attributes.contains_key("empty"));
+        assert_eq!(d.bounding_box, Some(BoundingBox { x: 4.0, y: 8.0, width: 10.0, height: 2.0 }));
+        assert!(serde_json::from_str::<ElementDescriptor>(r#"{"tag":"a","text":{"nested":1}}"#).is_err());
     }
 
     #[test]
