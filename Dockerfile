@@ -20,6 +20,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /src/target/release/argus /usr/local/bin/argus
 USER argus
 ENV ARGUS_DATA_DIR=/var/lib/argus ARGUS_LISTEN=0.0.0.0:8080
-EXPOSE 8080
+# 8080: the API (`argus serve`); 8081: a worker's probes (`argus worker <role>`: /health, /ready, /metrics).
+EXPOSE 8080 8081
 ENTRYPOINT ["argus"]
 CMD ["serve"]

@@ -97,6 +97,10 @@ pub struct WorkerArgs {
     /// A TOML configuration file.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Where to serve /health, /ready and /metrics (overrides `worker.health_addr` /
+    /// `ARGUS_WORKER__HEALTH_ADDR`; default 0.0.0.0:8081).
+    #[arg(long, value_name = "ADDR")]
+    pub health_addr: Option<SocketAddr>,
 }
 
 fn parse_role(name: &str) -> Result<Role, String> {
@@ -180,7 +184,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Worker(args) => {
-            let config = load_config(args.config.as_deref())?;
+            let config = load_config(args.config.as_deref())?.with_worker_health_addr(args.health_addr);
             crate::worker::run_worker(config, args.role, shutdown).await?;
             Ok(())
         }
@@ -297,6 +301,24 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["argus", "worker", "janitor"]).is_err());
         assert!(Cli::try_parse_from(["argus", "worker"]).is_err());
+    }
+
+    #[test]
+    fn worker_takes_a_health_addr_flag_that_wins_over_the_environment() {
+        let cli = Cli::try_parse_from(["argus", "worker", "healer", "--health-addr", "127.0.0.1:9181"])
+            .expect("parses");
+        let Command::Worker(args) = cli.command else { panic!("expected worker") };
+        let flag: SocketAddr = "127.0.0.1:9181".parse().expect("addr");
+        assert_eq!(args.health_addr, Some(flag));
+        let env: BTreeMap<String, String> =
+            [(crate::config::WORKER_HEALTH_ADDR_ENV.to_owned(), "127.0.0.1:9180".to_owned())].into();
+        let config = Config::load(None, &env).expect("loads").with_worker_health_addr(args.health_addr);
+        assert_eq!(config.worker.health_addr, flag);
+
+        let cli = Cli::try_parse_from(["argus", "worker", "healer"]).expect("parses");
+        let Command::Worker(args) = cli.command else { panic!("expected worker") };
+        assert_eq!(args.health_addr, None);
+        assert!(Cli::try_parse_from(["argus", "worker", "healer", "--health-addr", "8081"]).is_err());
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //! under `data_dir`) or `distributed` (the `postgres`, `kafka`, `valkey` and `falkordb` sections, all four
 //! required, e.g. `ARGUS_POSTGRES__URL`, `ARGUS_KAFKA__BROKERS`, `ARGUS_VALKEY__URL`,
 //! `ARGUS_FALKORDB__URL`). The URLs are secrets: `Debug` of a [`Config`] shows them as `[REDACTED]`.
+//!
+//! `[worker]` configures the `argus worker` process itself (its probe listener, `health_addr`,
+//! [`WORKER_HEALTH_ADDR_ENV`], flag `--health-addr`); `[workers]` configures the pipeline's roles, wherever
+//! they run.
 
 use crate::BrainError;
 use argus_bus::in_process::InProcessBusConfig;
@@ -32,6 +36,12 @@ pub const ENV_PREFIX: &str = "ARGUS_";
 
 /// The separator between path segments in an environment variable name.
 const ENV_SEPARATOR: &str = "__";
+
+/// The environment variable of `worker.health_addr`, where `argus worker` serves its probes.
+pub const WORKER_HEALTH_ADDR_ENV: &str = "ARGUS_WORKER__HEALTH_ADDR";
+
+/// The default port of `argus worker`'s probe listener (`/health`, `/ready`, `/metrics`).
+pub const DEFAULT_WORKER_HEALTH_PORT: u16 = 8081;
 
 /// Which adapters the process runs on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -129,6 +139,9 @@ pub struct Config {
     /// The worker pipeline (normalizer, correlator, healer).
     #[serde(default)]
     pub workers: WorkersConfig,
+    /// The `argus worker` process: where it serves its probes.
+    #[serde(default)]
+    pub worker: WorkerProcessConfig,
     /// Graceful shutdown.
     #[serde(default)]
     pub shutdown: ShutdownConfig,
@@ -216,6 +229,14 @@ impl Config {
         })
     }
 
+    /// Applies the `argus worker --health-addr` flag (the last layer), when given.
+    pub fn with_worker_health_addr(mut self, health_addr: Option<SocketAddr>) -> Self {
+        if let Some(health_addr) = health_addr {
+            self.worker.health_addr = health_addr;
+        }
+        self
+    }
+
     /// Applies command-line overrides (the last layer).
     pub fn with_overrides(mut self, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> Self {
         if let Some(listen) = listen {
@@ -263,6 +284,7 @@ impl Default for Config {
             bus: InProcessBusConfig::default(),
             cache: InProcessCacheConfig::default(),
             workers: WorkersConfig::default(),
+            worker: WorkerProcessConfig::default(),
             shutdown: ShutdownConfig::default(),
             profile: Profile::default(),
             postgres: None,
@@ -357,6 +379,30 @@ impl RateLimitConfig {
 impl Default for RateLimitConfig {
     fn default() -> Self {
         Self { requests_per_minute: Self::default_requests_per_minute() }
+    }
+}
+
+/// The `[worker]` section: the `argus worker` process itself (the roles' own settings are `[workers]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerProcessConfig {
+    /// Where `argus worker` serves `/health`, `/ready` and `/metrics` for its orchestrator (`0.0.0.0:8081`,
+    /// reachable by kubelet probes and compose health checks; port 0 picks a free port). Env
+    /// `ARGUS_WORKER__HEALTH_ADDR`, flag `--health-addr`.
+    #[serde(default = "WorkerProcessConfig::default_health_addr")]
+    pub health_addr: SocketAddr,
+}
+
+impl WorkerProcessConfig {
+    /// `0.0.0.0:8081`.
+    pub const fn default_health_addr() -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_WORKER_HEALTH_PORT)
+    }
+}
+
+impl Default for WorkerProcessConfig {
+    fn default() -> Self {
+        Self { health_addr: Self::default_health_addr() }
     }
 }
 
@@ -700,6 +746,45 @@ mod tests {
         for secret in ["pg-s3cret", "valkey-pw", "kafka-s3cret", "postgres://", "redis://"] {
             assert!(!shown.contains(secret), "{secret} shown in {shown}");
         }
+    }
+
+    #[test]
+    fn worker_health_addr_defaults_to_every_interface_on_8081() {
+        let config = Config::load(None, &BTreeMap::new()).expect("defaults load");
+        assert_eq!(config.worker.health_addr, "0.0.0.0:8081".parse().expect("addr"));
+        assert_eq!(config.worker.health_addr.port(), DEFAULT_WORKER_HEALTH_PORT);
+    }
+
+    #[test]
+    fn worker_health_addr_layers_file_then_env_then_flag() {
+        let file = "[worker]\nhealth_addr = \"127.0.0.1:7001\"\n";
+        let from_file = Config::load(Some(file), &BTreeMap::new()).expect("loads");
+        assert_eq!(from_file.worker.health_addr, "127.0.0.1:7001".parse().expect("addr"));
+
+        let from_env =
+            Config::load(Some(file), &env(&[(WORKER_HEALTH_ADDR_ENV, "127.0.0.1:7002")])).expect("loads");
+        assert_eq!(from_env.worker.health_addr, "127.0.0.1:7002".parse().expect("addr"));
+
+        let from_flag =
+            from_env.clone().with_worker_health_addr(Some("127.0.0.1:7003".parse().expect("addr")));
+        assert_eq!(from_flag.worker.health_addr, "127.0.0.1:7003".parse().expect("addr"));
+        let no_flag = from_env.with_worker_health_addr(None);
+        assert_eq!(no_flag.worker.health_addr, "127.0.0.1:7002".parse().expect("addr"));
+    }
+
+    #[test]
+    fn bad_worker_health_addr_is_an_error_naming_the_key_and_variable() {
+        for bad in ["nowhere", "8081", "127.0.0.1:99999"] {
+            let (key, source_name, _) =
+                config_error_key(Config::load(None, &env(&[(WORKER_HEALTH_ADDR_ENV, bad)])));
+            assert_eq!(key, "worker.health_addr", "{bad}");
+            assert_eq!(source_name, format!("environment variable {WORKER_HEALTH_ADDR_ENV}"), "{bad}");
+        }
+        let (key, source_name, message) =
+            config_error_key(Config::load(Some("[worker]\nhealth_port = 8081\n"), &BTreeMap::new()));
+        assert_eq!(key, "worker.health_port");
+        assert_eq!(source_name, "config file");
+        assert!(message.contains("unknown field"), "{message}");
     }
 
     #[test]

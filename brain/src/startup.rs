@@ -10,6 +10,8 @@
 //! Shutdown order: stop accepting HTTP requests and finish the ones in flight; when workers run here, wait
 //! until the bus has no unacknowledged message (or the drain timeout passes) and cancel and join the
 //! pipeline; close the bus (Kafka: commit and flush); close the store. Each stage is logged as it ends.
+//! A consumer loop that ends before shutdown was requested triggers the same sequence (without waiting
+//! for the bus to be idle, which it never would be) and `run_until_stopped` returns its error.
 
 use crate::BrainError;
 use crate::api::{self, AppState};
@@ -196,22 +198,51 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), BrainError> {
         let Application { listener, router, adapters, bus, pipeline, drain_timeout, local_addr, .. } = self;
         tracing::info!(address = %local_addr, "serving http");
+        // A consumer loop that ends on its own stops the whole process, as a shutdown does (but exits
+        // non-zero): half a pipeline must not keep accepting work it will never finish.
+        let liveness = pipeline.as_ref().map(|(pipeline, _)| pipeline.liveness());
+        let stop_serving = {
+            let shutdown = shutdown.clone();
+            let liveness = liveness.clone();
+            async move {
+                match liveness {
+                    Some(liveness) => tokio::select! {
+                        biased;
+                        () = shutdown.cancelled() => {}
+                        _ = liveness.first_ended() => {}
+                    },
+                    None => shutdown.cancelled().await,
+                }
+            }
+        };
         let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .with_graceful_shutdown(stop_serving)
             .await
             .map_err(|source| BrainError::io("serve http", source));
         tracing::info!(stage = "http", "stopped accepting requests; in-flight requests finished");
+        let ended_early = liveness.and_then(|liveness| liveness.first_ended_now());
 
         let mut joined = Ok(());
         if let Some((pipeline, pipeline_cancel)) = pipeline {
-            match wait_until_idle(bus.as_ref(), drain_timeout).await {
-                Ok(()) => tracing::info!(stage = "drain", "pipeline idle: every message acknowledged"),
-                Err(remaining) => tracing::warn!(
-                    stage = "drain",
-                    remaining,
-                    timeout_secs = drain_timeout.as_secs(),
-                    "drain timed out; unacknowledged messages are redelivered or replayed on the next start"
-                ),
+            if let Some(ended) = &ended_early {
+                // The dead loop's topic would never drain: stop the others after the message in hand.
+                tracing::error!(
+                    role = %ended.role,
+                    topic = %ended.topic,
+                    error = %ended.ended_error(),
+                    "a consumer loop ended before shutdown was requested; stopping the process"
+                );
+            } else {
+                match wait_until_idle(bus.as_ref(), drain_timeout).await {
+                    Ok(()) => tracing::info!(stage = "drain", "pipeline idle: every message acknowledged"),
+                    Err(remaining) => tracing::warn!(
+                        stage = "drain",
+                        remaining,
+                        timeout_secs = drain_timeout.as_secs(),
+                        "drain timed out; unacknowledged messages are redelivered or replayed on the next \
+                         start"
+                    ),
+                }
             }
             pipeline_cancel.cancel();
             joined = pipeline.join().await;
@@ -225,6 +256,9 @@ impl Application {
         let closed = adapters.close().await;
         tracing::info!("shutdown complete");
         served?;
+        if let Some(ended) = ended_early {
+            return Err(ended.ended_error().into());
+        }
         joined?;
         closed?;
         Ok(())

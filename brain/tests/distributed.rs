@@ -4,10 +4,12 @@
 //!
 //! - the API (`serve --profile distributed --api-only`) and one `argus worker` process per role heal a
 //!   broken locator; rows in Postgres, nodes in FalkorDB and committed offsets in the broker are checked;
-//!   SIGTERM stops every process with exit code 0;
+//!   each worker's probes answer (`/health`: its loops run, `/ready`: its dependencies are up, `/metrics`:
+//!   the messages it handled); SIGTERM stops every process with exit code 0;
 //! - a healer killed with SIGKILL mid-stream and restarted loses no request and duplicates no suggestion;
 //! - a poison message lands in `argus.dlq` and in the store's dead letters, and the stream keeps flowing;
-//! - with Valkey unreachable requests are still served (degraded: `/ready` says so, metrics count it);
+//! - with Valkey unreachable requests are still served (degraded: the API's and the workers' `/ready` say
+//!   so, metrics count it);
 //! - with Postgres down `/ready` is 503 and intake answers 503, and what was accepted is processed once
 //!   Postgres is back (a private Postgres instance, so the shared server is never stopped).
 //!
@@ -268,6 +270,15 @@ impl Stack {
         (process, base_url)
     }
 
+    /// Starts `argus worker <role>` with its probe listener on a free port (`--health-addr`); returns the
+    /// process and the probes' base URL without waiting for it.
+    fn spawn_worker(&self, role: Role) -> (Process, String) {
+        let health_addr = format!("127.0.0.1:{}", free_port());
+        let process =
+            self.spawn(role.as_str(), &["worker", role.as_str(), "--health-addr", &health_addr], &[]);
+        (process, format!("http://{health_addr}"))
+    }
+
     /// A store on the test's database.
     async fn store(&self) -> PostgresStore {
         let mut config = PostgresConfig::new(SecretString::from(self.database_url.clone()));
@@ -343,6 +354,39 @@ impl Stack {
 
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client")
+}
+
+/// Waits until the worker's `/health` answers 200; fails if the process exits first.
+async fn wait_until_live(process: &mut Process, base_url: &str) {
+    let http = http_client();
+    let health_url = format!("{base_url}/health");
+    let what = format!("{} to be live", process.name);
+    wait_until(&what, WAIT, || {
+        let request = http.get(&health_url).send();
+        let exited = process.has_exited();
+        async move {
+            if let Some(status) = exited {
+                panic!("the worker exited early with {status}");
+            }
+            request.await.ok().filter(|response| response.status() == StatusCode::OK).map(|_| ())
+        }
+    })
+    .await;
+}
+
+/// GET `url`: the status and the body as JSON.
+async fn get_json(url: &str) -> (StatusCode, serde_json::Value) {
+    let response = http_client().get(url).send().await.unwrap_or_else(|error| panic!("GET {url}: {error}"));
+    let status = response.status();
+    let body = response.json().await.unwrap_or_else(|error| panic!("GET {url}: not json: {error}"));
+    (status, body)
+}
+
+/// GET `url`: the body as text (`/metrics`).
+async fn get_text(url: &str) -> String {
+    let response = http_client().get(url).send().await.unwrap_or_else(|error| panic!("GET {url}: {error}"));
+    assert_eq!(response.status(), StatusCode::OK, "GET {url}");
+    response.text().await.expect("a text body")
 }
 
 /// A running `argus` process. Dropping it kills it (SIGKILL) if it still runs, and prints its log tail when
@@ -469,8 +513,16 @@ async fn api_and_one_process_per_role_heal_a_broken_locator_and_stop_cleanly() {
     let stack = Stack::new(&services, None).await;
     let api_key = stack.create_project();
     let (mut api, base_url) = stack.spawn_api("api", &["--api-only"]).await;
-    let mut workers: Vec<Process> =
-        Role::ALL.iter().map(|role| stack.spawn(role.as_str(), &["worker", role.as_str()], &[])).collect();
+    let mut workers: Vec<(Role, Process, String)> = Role::ALL
+        .into_iter()
+        .map(|role| {
+            let (process, probes_url) = stack.spawn_worker(role);
+            (role, process, probes_url)
+        })
+        .collect();
+    for (_, process, probes_url) in &mut workers {
+        wait_until_live(process, probes_url).await;
+    }
     let client = ApiClient::new(base_url.clone(), api_key).expect("client");
     let graph = stack.graph().await;
 
@@ -521,21 +573,64 @@ async fn api_and_one_process_per_role_heal_a_broken_locator_and_stop_cleanly() {
     assert!(metrics.contains("argus_ingest_batches_total 2"), "{metrics}");
     assert!(!metrics.contains(URL_PASSWORD) && !metrics.contains("postgres://"), "{metrics}");
 
-    // `argus healthcheck` (the compose health check): 0 on a ready API, 1 when nothing answers.
-    let healthy = stack.command(&["healthcheck", "--url", &format!("{base_url}/ready")], &[]).status();
-    assert!(healthy.expect("run argus healthcheck").success());
+    // Each worker's probes: live (its loops run), ready (its dependencies answer), and its own counters.
+    for (role, worker, probes_url) in &workers {
+        let (status, health) = get_json(&format!("{probes_url}/health")).await;
+        assert_eq!(status, StatusCode::OK, "{}: {health}", worker.name);
+        assert_eq!(health["status"], "ok", "{health}");
+        let loops = health["loops"].as_array().cloned().unwrap_or_default();
+        assert_eq!(loops.len(), role.topics().len(), "{health}");
+        for (status, topic) in loops.iter().zip(role.topics()) {
+            assert_eq!(status["role"], role.as_str(), "{health}");
+            assert_eq!(status["topic"], topic.name(), "{health}");
+            assert_eq!(status["state"], "running", "{health}");
+        }
+
+        let (status, ready) = get_json(&format!("{probes_url}/ready")).await;
+        assert_eq!(status, StatusCode::OK, "{}: {ready}", worker.name);
+        assert_eq!(ready["status"], "ready", "{ready}");
+        for dependency in ["store", "bus", "graph", "cache"] {
+            assert_eq!(ready["checks"][dependency], "ok", "{}: {dependency} in {ready}", worker.name);
+        }
+
+        // Its own counters: the two batches, some results, every request (counted right after the ack).
+        let least_done = match role {
+            Role::Normalizer => 2.0,
+            Role::Correlator => 1.0,
+            Role::Healer => REQUESTS_PER_FAILING_RUN as f64,
+        };
+        let metrics_url = format!("{probes_url}/metrics");
+        let metrics = wait_until(&format!("{} to count its messages", worker.name), WAIT, || async {
+            let metrics = get_text(&metrics_url).await;
+            (worker_messages(&metrics, *role, "done") >= least_done).then_some(metrics)
+        })
+        .await;
+        for other in Role::ALL.into_iter().filter(|other| other != role) {
+            let counted = worker_messages(&metrics, other, "done");
+            assert_eq!(counted, 0.0, "{} counts {other}'s messages: {metrics}", worker.name);
+        }
+        assert!(!metrics.contains(URL_PASSWORD) && !metrics.contains("postgres://"), "{metrics}");
+    }
+    let (_, _, healer_probes) = &workers[2];
+
+    // `argus healthcheck` (the compose health check): 0 on a ready API and a ready worker, 1 when nothing
+    // answers.
+    for url in [format!("{base_url}/ready"), format!("{healer_probes}/ready")] {
+        let healthy = stack.command(&["healthcheck", "--url", &url], &[]).status();
+        assert!(healthy.expect("run argus healthcheck").success(), "{url}");
+    }
     let closed = format!("http://127.0.0.1:{}/ready", free_port());
     let unhealthy = stack.command(&["healthcheck", "--url", &closed], &[]).status().expect("run healthcheck");
     assert_eq!(unhealthy.code(), Some(1));
 
     // SIGTERM: every process drains, commits and exits 0.
-    for worker in &mut workers {
+    for (_, worker, _) in &mut workers {
         worker.stop_gracefully().await;
         let log = worker.log_text();
         assert!(log.contains("kafka bus closed"), "{} did not close its bus:\n{log}", worker.name);
     }
     api.stop_gracefully().await;
-    for process in workers.iter().chain([&api]) {
+    for process in workers.iter().map(|(_, process, _)| process).chain([&api]) {
         let log = process.log_text();
         assert!(!log.contains(URL_PASSWORD), "{} logged the postgres password", process.name);
     }
@@ -551,8 +646,8 @@ async fn healer_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_not
     let stack = Stack::new(&services, None).await;
     let api_key = stack.create_project();
     let (_api, base_url) = stack.spawn_api("api", &["--api-only"]).await;
-    let _normalizer = stack.spawn("normalizer", &["worker", "normalizer"], &[]);
-    let _correlator = stack.spawn("correlator", &["worker", "correlator"], &[]);
+    let (_normalizer, _) = stack.spawn_worker(Role::Normalizer);
+    let (_correlator, _) = stack.spawn_worker(Role::Correlator);
     let client = ApiClient::new(base_url, api_key).expect("client");
     let graph = stack.graph().await;
     let store = stack.store().await;
@@ -582,7 +677,7 @@ async fn healer_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_not
 
     // Act: a healer starts on the backlog and is killed (SIGKILL) once it stored a few suggestions, with
     // more in hand and acknowledged offsets possibly not committed yet.
-    let mut first_healer = stack.spawn("healer", &["worker", "healer"], &[]);
+    let (mut first_healer, _) = stack.spawn_worker(Role::Healer);
     let at_kill = wait_until("the first healer's first suggestions", WAIT, || async {
         let stored = counts(&store).await.suggestions;
         (stored > REQUESTS_PER_FAILING_RUN).then_some(stored)
@@ -597,7 +692,7 @@ async fn healer_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_not
     eprintln!("healer killed after {at_kill} (then {after_kill}) of {expected} suggestions");
 
     // A new healer takes over the group (after the dead member's session times out).
-    let mut second_healer = stack.spawn("healer", &["worker", "healer"], &[]);
+    let (mut second_healer, _) = stack.spawn_worker(Role::Healer);
     second_healer.wait_for_log("worker ready: consuming").await;
     wait_until("every request answered", WAIT, || async {
         (counts(&store).await.suggestions >= expected).then_some(())
@@ -672,16 +767,30 @@ async fn with_valkey_unreachable_requests_are_served_degraded() {
     // Nothing listens on the port: every cache call fails at once.
     stack.set_env("ARGUS_VALKEY__URL", &format!("redis://127.0.0.1:{}/", free_port()));
     let api_key = stack.create_project();
-    let (mut server, base_url) = stack.spawn_api("server", &[]).await;
+    let (mut server, base_url) = stack.spawn_api("server", &["--api-only"]).await;
+    let mut workers: Vec<(Process, String)> =
+        Role::ALL.into_iter().map(|role| stack.spawn_worker(role)).collect();
+    for (process, probes_url) in &mut workers {
+        wait_until_live(process, probes_url).await;
+    }
     let http = http_client();
 
-    // /ready: 200, degraded, naming the cache.
-    let ready = http.get(format!("{base_url}/ready")).send().await.expect("ready");
-    assert_eq!(ready.status(), StatusCode::OK);
-    let ready: serde_json::Value = ready.json().await.expect("ready body");
-    assert_eq!(ready["status"], "degraded", "{ready}");
-    assert_eq!(ready["checks"]["cache"], "unavailable", "{ready}");
-    assert_eq!(ready["checks"]["store"], "ok", "{ready}");
+    // /ready of the API and of every worker: 200, degraded, naming the cache.
+    let ready_urls = std::iter::once(format!("{base_url}/ready"))
+        .chain(workers.iter().map(|(_, probes_url)| format!("{probes_url}/ready")));
+    for url in ready_urls {
+        let (status, ready) = get_json(&url).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {ready}");
+        assert_eq!(ready["status"], "degraded", "{url}: {ready}");
+        assert_eq!(ready["degraded"], serde_json::json!(["cache"]), "{url}: {ready}");
+        assert_eq!(ready["checks"]["cache"], "unavailable", "{url}: {ready}");
+        assert_eq!(ready["checks"]["store"], "ok", "{url}: {ready}");
+        assert_eq!(ready["checks"]["bus"], "ok", "{url}: {ready}");
+    }
+    for (_, probes_url) in &workers {
+        let (_, ready) = get_json(&format!("{probes_url}/ready")).await;
+        assert_eq!(ready["checks"]["graph"], "ok", "a worker checks its graph: {ready}");
+    }
 
     // Intake still accepts, and the pipeline still heals.
     let client = ApiClient::new(base_url.clone(), api_key).expect("client");
@@ -691,13 +800,18 @@ async fn with_valkey_unreachable_requests_are_served_degraded() {
     let suggestion = wait_for_checkout_suggestion(&client).await;
     assert!(suggestion.suggested_css.is_some(), "{suggestion:?}");
 
-    // Degraded, counted and logged.
+    // Degraded, counted and logged: rate limiting by the API, heals by the healer worker.
     let metrics = http.get(format!("{base_url}/metrics")).send().await.expect("metrics");
     let metrics = metrics.text().await.expect("metrics body");
     let degraded = metric_value(&metrics, "argus_rate_limit_degraded_total");
     assert!(degraded >= 2.0, "rate limiting should have degraded on every request: {metrics}");
-    assert!(metric_value(&metrics, "argus_worker_cache_errors_total") >= 1.0, "{metrics}");
     assert!(server.log_text().contains("rate limit unavailable"), "the degradation should be logged");
+    let (_, healer_probes) = &workers[2];
+    let healer_metrics = get_text(&format!("{healer_probes}/metrics")).await;
+    assert!(metric_value(&healer_metrics, "argus_worker_cache_errors_total") >= 1.0, "{healer_metrics}");
+    for (worker, _) in &mut workers {
+        worker.stop_gracefully().await;
+    }
     server.stop_gracefully().await;
     stack.clean_up().await;
 }
@@ -775,7 +889,12 @@ async fn with_postgres_down_ready_and_intake_answer_503_and_nothing_accepted_is_
     stack.clean_up().await;
 }
 
-/// The value of an unlabelled Prometheus sample.
+/// `argus_worker_messages_total` of `role` and `result` in a worker's `/metrics`.
+fn worker_messages(metrics: &str, role: Role, result: &str) -> f64 {
+    metric_value(metrics, &format!("argus_worker_messages_total{{role=\"{role}\",result=\"{result}\"}}"))
+}
+
+/// The value of a Prometheus sample (`name` with its labels, if any).
 fn metric_value(metrics: &str, name: &str) -> f64 {
     metrics
         .lines()

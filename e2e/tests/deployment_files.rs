@@ -2,13 +2,15 @@
 //! (and of `data-layer/README.md`) is `Topic::ALL` with its default partitions; every `ARGUS_*` variable the
 //! compose file, the Kubernetes manifests and the Dockerfile set is accepted by `Config::load` and, taken
 //! together, configures the distributed profile; every `argus` command they run parses with the CLI, and
-//! together they run the API edge and every worker role.
+//! together they run the API edge and every worker role. Every worker is probed where the code serves its
+//! probes: the compose health checks and the Kubernetes httpGet probes use the port of `worker.health_addr`
+//! as set by [`WORKER_HEALTH_ADDR_ENV`] (itself the code's default port), `/ready` and `/health`.
 //!
 //! The files are read as text (no YAML parser): the checks look only at the simple shapes these files use
 //! (`ARGUS_X: value` lines, inline JSON-style arrays of arguments).
 
 use argus_brain::cli::{Cli, Command};
-use argus_brain::config::{Config, Profile};
+use argus_brain::config::{Config, DEFAULT_WORKER_HEALTH_PORT, Profile, WORKER_HEALTH_ADDR_ENV};
 use argus_vocabulary::Topic;
 use argus_workers::Role;
 use clap::Parser;
@@ -70,6 +72,33 @@ fn assert_configures_the_distributed_profile(file: &str, variables: &BTreeMap<St
     config.distributed_sections().unwrap_or_else(|error| panic!("{file}: {error}"));
 }
 
+/// The port `argus worker` serves its probes on under `variables`: they must set [`WORKER_HEALTH_ADDR_ENV`]
+/// explicitly, to the code's default port.
+fn worker_probe_port(file: &str, variables: &BTreeMap<String, String>) -> u16 {
+    assert!(variables.contains_key(WORKER_HEALTH_ADDR_ENV), "{file} does not set {WORKER_HEALTH_ADDR_ENV}");
+    let config = Config::load(None, variables).unwrap_or_else(|error| panic!("{file}: {error}"));
+    let port = config.worker.health_addr.port();
+    assert_eq!(
+        port, DEFAULT_WORKER_HEALTH_PORT,
+        "{file}: the worker probe port differs from the code's default"
+    );
+    assert!(config.worker.health_addr.ip().is_unspecified(), "{file}: probes must be reachable from outside");
+    port
+}
+
+/// The value of `key` in a YAML flow mapping on `line` (`{ path: /ready, port: probes }` → `/ready` for
+/// `path`), if the line has one.
+fn flow_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let needle = format!("{key}:");
+    let start = line
+        .match_indices(&needle)
+        .find(|(at, _)| *at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b'{' | b','))
+        .map(|(at, _)| at + needle.len())?;
+    let rest = line[start..].trim_start();
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
 /// Parses an `argus` command line and says which process it runs.
 fn parse_argus(file: &str, args: &[String]) -> Command {
     let argv = std::iter::once("argus".to_owned()).chain(args.iter().cloned());
@@ -97,8 +126,7 @@ impl Processes {
             Command::Worker(args) => {
                 self.roles.insert(args.role.as_str());
             }
-            Command::Healthcheck(args) => {
-                assert!(args.url.ends_with(":8080/ready"), "{}", args.url);
+            Command::Healthcheck(_) => {
                 self.healthcheck = true;
             }
             other => panic!("unexpected command in a deployment file: {other:?}"),
@@ -149,12 +177,15 @@ fn data_layer_readme_topic_table_matches_the_vocabulary() {
 fn compose_file_configures_and_runs_the_distributed_profile() {
     let file = "data-layer/compose/docker-compose.yml";
     let (_, compose) = repo_file(file);
-    assert_configures_the_distributed_profile(file, &yaml_argus_variables(&compose));
+    let variables = yaml_argus_variables(&compose);
+    assert_configures_the_distributed_profile(file, &variables);
+    let worker_port = worker_probe_port(file, &variables);
 
     // Services that merge the argus anchor (`<<: *argus`) run the image's `argus` entrypoint: their
     // `command` is an argus command line and their health check runs `argus healthcheck`.
     let mut argus_services = BTreeSet::new();
-    let mut commands: Vec<(String, bool, Vec<String>)> = Vec::new();
+    let mut commands: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut health_checks: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut service: Option<String> = None;
     for line in compose.lines() {
         let indent = line.len() - line.trim_start().len();
@@ -166,34 +197,42 @@ fn compose_file_configures_and_runs_the_distributed_profile() {
             argus_services.insert(name.clone());
         }
         if let Some(args) = inline_array(line, "command") {
-            commands.push((name.clone(), false, args));
+            commands.insert(name.clone(), args);
         }
         if let Some(test) = inline_array(line, "test") {
-            commands.push((name.clone(), true, test));
+            health_checks.insert(name.clone(), test);
         }
     }
     let mut processes = Processes::default();
     assert!(!argus_services.is_empty(), "no service uses the argus image");
-    for (name, is_healthcheck, args) in commands {
-        if !argus_services.contains(&name) {
-            continue;
-        }
-        if is_healthcheck {
-            // ["CMD", "argus", "healthcheck", …]: the slim image has no curl.
-            assert_eq!(args.get(..2), Some(&["CMD".to_owned(), "argus".to_owned()][..]), "{name}: {args:?}");
-            processes.record(parse_argus(file, &args[2..]));
-        } else {
-            processes.record(parse_argus(file, &args));
-        }
+    for name in &argus_services {
+        let args = commands.get(name).unwrap_or_else(|| panic!("{file}: {name} has no command"));
+        let command = parse_argus(file, args);
+        // Each argus service is health-checked with `argus healthcheck` (the slim image has no curl), on
+        // the readiness endpoint of the listener that process serves.
+        let check = health_checks.get(name).unwrap_or_else(|| panic!("{file}: {name} has no health check"));
+        assert_eq!(check.get(..2), Some(&["CMD".to_owned(), "argus".to_owned()][..]), "{name}: {check:?}");
+        let Command::Healthcheck(health_args) = parse_argus(file, &check[2..]) else {
+            panic!("{file}: {name}'s health check is not `argus healthcheck`: {check:?}")
+        };
+        let expected_url = match &command {
+            Command::Worker(_) => format!("http://127.0.0.1:{worker_port}/ready"),
+            _ => "http://127.0.0.1:8080/ready".to_owned(),
+        };
+        assert_eq!(health_args.url, expected_url, "{file}: {name}");
+        processes.record(command);
+        processes.record(Command::Healthcheck(health_args));
     }
     processes.assert_complete(file);
-    assert!(processes.healthcheck, "the compose api should be health-checked with `argus healthcheck`");
+    assert!(processes.healthcheck, "the compose services should be health-checked with `argus healthcheck`");
 }
 
 #[test]
 fn kubernetes_manifests_configure_and_run_the_distributed_profile() {
     let mut variables = BTreeMap::new();
     let mut processes = Processes::default();
+    let mut probed_workers = BTreeSet::new();
+    let mut worker_probes = Vec::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data-layer/kubernetes");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read data-layer/kubernetes")
@@ -227,9 +266,92 @@ fn kubernetes_manifests_configure_and_run_the_distributed_profile() {
                 processes.record(parse_argus(&file, &args));
             }
         }
+        for container in worker_containers(&text) {
+            probed_workers.insert(container.role.clone());
+            worker_probes.push((file.clone(), container));
+        }
     }
     assert_configures_the_distributed_profile("data-layer/kubernetes (config + secrets)", &variables);
     processes.assert_complete("data-layer/kubernetes");
+
+    // Every worker container exposes the probe port of the config map's ARGUS_WORKER__HEALTH_ADDR under a
+    // name, and its liveness and readiness probes GET /health and /ready on that named port.
+    let worker_port = worker_probe_port("data-layer/kubernetes", &variables);
+    let every_role: BTreeSet<String> = Role::ALL.iter().map(|role| role.as_str().to_owned()).collect();
+    assert_eq!(probed_workers, every_role, "every worker role has a container with probes");
+    for (file, container) in worker_probes {
+        let role = &container.role;
+        let (port_name, port) = container
+            .port
+            .clone()
+            .unwrap_or_else(|| panic!("{file}: the {role} container has no named port"));
+        assert_eq!(port, worker_port, "{file}: the {role} container's port {port_name}");
+        for (probe, path) in [("livenessProbe", "/health"), ("readinessProbe", "/ready")] {
+            let (probe_path, probe_port) = container
+                .probes
+                .get(probe)
+                .unwrap_or_else(|| panic!("{file}: the {role} container has no {probe}"));
+            assert_eq!(probe_path, path, "{file}: {role} {probe}");
+            assert_eq!(probe_port, &port_name, "{file}: {role} {probe} must use the named port");
+        }
+    }
+}
+
+/// What a worker container of a manifest declares for its probes.
+#[derive(Debug)]
+struct WorkerContainer {
+    /// The role of its `args: ["worker", <role>]`.
+    role: String,
+    /// Its named container port (`ports: [{ name: probes, containerPort: 8081 }]`).
+    port: Option<(String, u16)>,
+    /// Each `…Probe: { httpGet: { path, port } }` by probe kind.
+    probes: BTreeMap<String, (String, String)>,
+}
+
+/// The worker containers of a manifest's text: a container starts at its `- name:` line.
+fn worker_containers(text: &str) -> Vec<WorkerContainer> {
+    let mut containers = Vec::new();
+    let mut current: Option<WorkerContainer> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("- name:") || trimmed.starts_with("---") {
+            containers.extend(current.take());
+        }
+        if let Some(args) = inline_array(line, "args")
+            && let [command, role] = args.as_slice()
+            && command == "worker"
+        {
+            current = Some(WorkerContainer { role: role.clone(), port: None, probes: BTreeMap::new() });
+        }
+        let Some(container) = current.as_mut() else { continue };
+        if trimmed.starts_with("ports:") {
+            let name = flow_value(line, "name").map(str::to_owned);
+            let port = flow_value(line, "containerPort").and_then(|port| port.parse().ok());
+            if let (Some(name), Some(port)) = (name, port) {
+                container.port = Some((name, port));
+            }
+        }
+        if let Some((kind, rest)) = trimmed.split_once(':')
+            && kind.ends_with("Probe")
+            && rest.contains("httpGet")
+        {
+            let path = flow_value(rest, "path").unwrap_or_default().to_owned();
+            let port = flow_value(rest, "port").unwrap_or_default().to_owned();
+            container.probes.insert(kind.to_owned(), (path, port));
+        }
+    }
+    containers.extend(current);
+    containers
+}
+
+#[test]
+fn flow_values_are_read_by_key() {
+    let line = "livenessProbe: { httpGet: { path: /health, port: probes }, periodSeconds: 10 }";
+    assert_eq!(flow_value(line, "path"), Some("/health"));
+    assert_eq!(flow_value(line, "port"), Some("probes"));
+    assert_eq!(flow_value(line, "periodSeconds"), Some("10"));
+    assert_eq!(flow_value("ports: [{ name: probes, containerPort: 8081 }]", "port"), None);
+    assert_eq!(flow_value("ports: [{ name: probes, containerPort: 8081 }]", "containerPort"), Some("8081"));
 }
 
 #[test]
@@ -252,4 +374,15 @@ fn dockerfile_builds_the_distributed_profile_and_its_environment_loads() {
     assert!(variables.contains_key("ARGUS_LISTEN"), "{variables:?}");
     let config = Config::load(None, &variables).expect("the image's environment loads");
     assert_eq!(config.listen.port(), 8080, "the port the compose file and the manifests expose");
+    let exposed: Vec<u16> = dockerfile
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("EXPOSE "))
+        .flat_map(|ports| ports.split_whitespace())
+        .filter_map(|port| port.parse().ok())
+        .collect();
+    assert!(exposed.contains(&config.listen.port()), "the API port is exposed: {exposed:?}");
+    assert!(
+        exposed.contains(&DEFAULT_WORKER_HEALTH_PORT),
+        "a worker's probe port is exposed: {exposed:?}"
+    );
 }

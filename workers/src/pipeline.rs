@@ -1,12 +1,19 @@
 //! The consumer loops: one per (role, topic), each a trivial shell around the role's `handle` step.
 //! See `design.md` beside this crate's `Cargo.toml` for the settlement rules.
+//!
+//! [`PipelineLiveness`] is what a supervisor and a liveness probe see of the loops: each loop is running,
+//! stopped (it ended because the pipeline was asked to stop) or ended on its own (its bus failed or closed,
+//! or it panicked). [`Pipeline::first_ended`] resolves when the first loop ends, so a process can stop as a
+//! whole instead of running on half a pipeline.
 
 use crate::config::RetryConfig;
 use crate::{Correlator, Healer, Normalizer, Outcome, Role, WorkerContext, WorkerError, WorkersConfig};
 use argus_bus::{BusError, Delivery, NackOutcome, Subscription};
 use argus_vocabulary::Topic;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -54,6 +61,7 @@ struct Loop {
 /// The running consumer loops of some roles.
 pub struct Pipeline {
     loops: Vec<Loop>,
+    liveness: PipelineLiveness,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -78,7 +86,7 @@ impl Pipeline {
         unique_roles.dedup();
         // A child token lets a failed start stop the loops already spawned without cancelling the caller's.
         let stop = shutdown.child_token();
-        let mut pipeline = Pipeline { loops: Vec::new() };
+        let mut pipeline = Pipeline { loops: Vec::new(), liveness: PipelineLiveness::default() };
         for role in unique_roles {
             let worker = Arc::new(Worker::build(role, config));
             for &topic in role.topics() {
@@ -101,12 +109,26 @@ impl Pipeline {
                     shutdown: stop.clone(),
                 };
                 let span = info_span!("consumer", role = %role, topic = %topic);
-                let task = tokio::spawn(consumer.run().instrument(span));
+                let index = pipeline.liveness.register(role, topic);
+                let report = EndReport::new(pipeline.liveness.clone(), index, stop.clone());
+                let task = tokio::spawn(consumer.run_reporting(report).instrument(span));
                 pipeline.loops.push(Loop { role, topic, task });
             }
         }
         info!(loops = pipeline.loops.len(), "pipeline started");
         Ok(pipeline)
+    }
+
+    /// The loops' states, shared: cheap to clone, readable while the pipeline runs (liveness probes).
+    pub fn liveness(&self) -> PipelineLiveness {
+        self.liveness.clone()
+    }
+
+    /// Resolves when the first loop ends, for whatever reason, with that loop's status; stays pending while
+    /// every loop runs (forever for a pipeline without loops). Cancel-safe. A loop that ends while the
+    /// shutdown token is not cancelled is [`LoopState::Ended`]: the supervisor should stop the process.
+    pub async fn first_ended(&self) -> LoopStatus {
+        self.liveness.first_ended().await
     }
 
     /// Waits for every loop to end; returns the first error.
@@ -142,6 +164,17 @@ struct Consumer {
 }
 
 impl Consumer {
+    /// [`Consumer::run`], then records how the loop ended in `report` (also when it panics: the report
+    /// records on drop).
+    async fn run_reporting(self, mut report: EndReport) -> Result<(), WorkerError> {
+        let result = self.run().await;
+        report.reason = Some(match &result {
+            Ok(()) => "the bus closed the subscription".to_owned(),
+            Err(error) => error.chain(),
+        });
+        result
+    }
+
     /// `next` → `handle` → `ack`/`nack`, until shutdown (checked only between messages) or a closed bus.
     async fn run(mut self) -> Result<(), WorkerError> {
         let mut bus_failures = 0u32;
@@ -225,5 +258,335 @@ impl Consumer {
                 Ok(())
             }
         }
+    }
+}
+
+/// What became of one consumer loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoopState {
+    /// Taking messages.
+    Running,
+    /// Ended because the pipeline was asked to stop.
+    Stopped,
+    /// Ended on its own, while the pipeline was not asked to stop: the process runs on part of its work.
+    Ended {
+        /// Why: the loop's error chain, "the bus closed the subscription", or a panic.
+        reason: String,
+    },
+}
+
+impl LoopState {
+    /// The state's name (`running`, `stopped`, `ended`).
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            LoopState::Running => "running",
+            LoopState::Stopped => "stopped",
+            LoopState::Ended { .. } => "ended",
+        }
+    }
+}
+
+/// One consumer loop as probes and supervisors see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopStatus {
+    /// The role the loop works for.
+    pub role: Role,
+    /// The topic it consumes.
+    pub topic: Topic,
+    /// Whether it runs, and how it ended.
+    pub state: LoopState,
+}
+
+impl fmt::Display for LoopStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.role, self.topic)
+    }
+}
+
+impl LoopStatus {
+    /// The error that reports this loop ending on its own ([`WorkerError::LoopAborted`], naming its consumer
+    /// group, topic and reason).
+    pub fn ended_error(&self) -> WorkerError {
+        let message = match &self.state {
+            LoopState::Ended { reason } => reason.clone(),
+            LoopState::Stopped => "stopped".to_owned(),
+            LoopState::Running => "still running".to_owned(),
+        };
+        WorkerError::LoopAborted { group: self.role.consumer_group(), topic: self.topic, message }
+    }
+}
+
+/// The loops and the first one that ended (by index), behind a watch channel so waiters wake up.
+#[derive(Debug, Default)]
+struct LoopTable {
+    loops: Vec<LoopStatus>,
+    first_ended: Option<usize>,
+}
+
+/// The states of a pipeline's loops, shared between the loops (which record how they end), the supervisor
+/// and the probes. Cheap to clone.
+#[derive(Clone)]
+pub struct PipelineLiveness {
+    table: Arc<watch::Sender<LoopTable>>,
+}
+
+impl Default for PipelineLiveness {
+    fn default() -> Self {
+        Self { table: Arc::new(watch::Sender::new(LoopTable::default())) }
+    }
+}
+
+impl fmt::Debug for PipelineLiveness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipelineLiveness").field("loops", &self.loops()).finish()
+    }
+}
+
+impl PipelineLiveness {
+    /// Every loop of the pipeline, in spawn order, with its state now.
+    pub fn loops(&self) -> Vec<LoopStatus> {
+        self.table.borrow().loops.clone()
+    }
+
+    /// Whether every loop is running (false for a pipeline without loops: nothing consumes).
+    pub fn all_running(&self) -> bool {
+        let table = self.table.borrow();
+        !table.loops.is_empty() && table.loops.iter().all(|status| status.state == LoopState::Running)
+    }
+
+    /// The first loop that ended, if one has.
+    pub fn first_ended_now(&self) -> Option<LoopStatus> {
+        let table = self.table.borrow();
+        table.first_ended.and_then(|index| table.loops.get(index).cloned())
+    }
+
+    /// Resolves when the first loop ends (at once if one has), with its status. Cancel-safe.
+    pub async fn first_ended(&self) -> LoopStatus {
+        let mut changes = self.table.subscribe();
+        let ended = match changes.wait_for(|table| table.first_ended.is_some()).await {
+            Ok(table) => table.first_ended.and_then(|index| table.loops.get(index).cloned()),
+            // Unreachable: `self` holds the sender.
+            Err(_) => None,
+        };
+        match ended {
+            Some(status) => status,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Adds a running loop; returns its index.
+    fn register(&self, role: Role, topic: Topic) -> usize {
+        let mut index = 0;
+        self.table.send_modify(|table| {
+            index = table.loops.len();
+            table.loops.push(LoopStatus { role, topic, state: LoopState::Running });
+        });
+        index
+    }
+
+    /// Records how loop `index` ended.
+    fn record_end(&self, index: usize, state: LoopState) {
+        self.table.send_modify(|table| {
+            if let Some(status) = table.loops.get_mut(index) {
+                status.state = state;
+                table.first_ended.get_or_insert(index);
+            }
+        });
+    }
+}
+
+/// Records, when dropped (the loop returned, panicked or was aborted), how one loop ended.
+struct EndReport {
+    liveness: PipelineLiveness,
+    index: usize,
+    stop: CancellationToken,
+    /// Set by the loop when it returns; `None` on a panic or abort.
+    reason: Option<String>,
+}
+
+impl EndReport {
+    fn new(liveness: PipelineLiveness, index: usize, stop: CancellationToken) -> Self {
+        Self { liveness, index, stop, reason: None }
+    }
+}
+
+impl Drop for EndReport {
+    fn drop(&mut self) {
+        let state = if self.stop.is_cancelled() {
+            LoopState::Stopped
+        } else {
+            let reason =
+                self.reason.take().unwrap_or_else(|| "the consumer loop panicked or was aborted".to_owned());
+            LoopState::Ended { reason }
+        };
+        self.liveness.record_end(self.index, state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Clock, WorkerMetrics};
+    use argus_bus::in_process::{InProcessBus, InProcessBusConfig};
+    use argus_bus::{Bus, NackOutcome};
+    use argus_cache::in_process::{InProcessCache, InProcessCacheConfig};
+    use argus_graph::in_process::InProcessGraph;
+    use argus_store::sqlite::SqliteStore;
+    use async_trait::async_trait;
+    use tempfile::TempDir;
+
+    /// Upper bound for anything these tests wait for; reaching it fails the test.
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// The in-process bus, except that every read of `failing_topic` fails (a broker refusing one topic).
+    struct OneTopicFailsBus {
+        inner: Arc<InProcessBus>,
+        failing_topic: Topic,
+    }
+
+    struct FailingSubscription;
+
+    #[async_trait]
+    impl Subscription for FailingSubscription {
+        async fn next(&mut self) -> Result<Option<Delivery>, BusError> {
+            Err(BusError::Backend("partition leader unavailable".to_owned()))
+        }
+
+        async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError> {
+            Err(BusError::UnknownReceipt(delivery.receipt))
+        }
+
+        async fn nack(&mut self, delivery: &Delivery, _error: &str) -> Result<NackOutcome, BusError> {
+            Err(BusError::UnknownReceipt(delivery.receipt))
+        }
+    }
+
+    #[async_trait]
+    impl Bus for OneTopicFailsBus {
+        async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), BusError> {
+            self.inner.publish(topic, key, payload).await
+        }
+
+        async fn subscribe(&self, topic: Topic, group: &str) -> Result<Box<dyn Subscription>, BusError> {
+            if topic == self.failing_topic {
+                Ok(Box::new(FailingSubscription))
+            } else {
+                self.inner.subscribe(topic, group).await
+            }
+        }
+
+        async fn unacknowledged(&self) -> Result<u64, BusError> {
+            self.inner.unacknowledged().await
+        }
+
+        async fn ready(&self) -> bool {
+            self.inner.ready().await
+        }
+    }
+
+    async fn context(bus: Arc<dyn Bus>) -> (TempDir, WorkerContext) {
+        let dir = TempDir::new().expect("temp dir");
+        let store = SqliteStore::open_in_dir(dir.path()).await.expect("store opens");
+        let ctx = WorkerContext {
+            store: Arc::new(store),
+            bus,
+            cache: Arc::new(InProcessCache::new(&InProcessCacheConfig::default())),
+            graph: Arc::new(InProcessGraph::in_memory()),
+            clock: Clock::system(),
+            metrics: Arc::new(WorkerMetrics::default()),
+        };
+        (dir, ctx)
+    }
+
+    async fn first_ended(pipeline: &Pipeline) -> LoopStatus {
+        tokio::time::timeout(DEADLINE, pipeline.first_ended()).await.expect("a loop ends before the deadline")
+    }
+
+    #[tokio::test]
+    async fn a_loop_whose_bus_keeps_failing_is_reported_as_the_first_ended_and_the_others_keep_running() {
+        let bus = Arc::new(OneTopicFailsBus {
+            inner: InProcessBus::new(InProcessBusConfig::default()),
+            failing_topic: Topic::LocatorObserved,
+        });
+        let (_dir, ctx) = context(bus).await;
+        let shutdown = CancellationToken::new();
+        let pipeline = Pipeline::spawn(ctx, &WorkersConfig::default(), &[Role::Correlator], shutdown.clone())
+            .await
+            .expect("pipeline spawns");
+        let liveness = pipeline.liveness();
+        assert_eq!(liveness.loops().len(), Role::Correlator.topics().len());
+
+        // The failing loop gives up after its consecutive bus failures (about 5 s of pauses between them).
+        let ended = first_ended(&pipeline).await;
+
+        assert_eq!((ended.role, ended.topic), (Role::Correlator, Topic::LocatorObserved));
+        let LoopState::Ended { reason } = &ended.state else { panic!("expected ended, got {ended:?}") };
+        assert!(reason.contains("partition leader unavailable"), "{reason}");
+        assert!(!liveness.all_running());
+        assert_eq!(liveness.first_ended_now().as_ref(), Some(&ended));
+        let running: Vec<Topic> = liveness
+            .loops()
+            .into_iter()
+            .filter(|status| status.state == LoopState::Running)
+            .map(|status| status.topic)
+            .collect();
+        assert_eq!(running.len(), Role::Correlator.topics().len() - 1, "{running:?}");
+        assert!(!running.contains(&Topic::LocatorObserved));
+        let error = ended.ended_error().to_string();
+        assert!(error.contains("argus-correlator on argus.locator.observed"), "{error}");
+
+        // Stopping the rest still reports the failed loop's error.
+        shutdown.cancel();
+        let joined = tokio::time::timeout(DEADLINE, pipeline.join()).await.expect("joins in time");
+        assert!(matches!(joined, Err(WorkerError::Bus(BusError::Backend(_)))), "{joined:?}");
+        let states: Vec<&'static str> = liveness.loops().iter().map(|status| status.state.as_str()).collect();
+        assert_eq!(
+            states.iter().filter(|state| **state == "stopped").count(),
+            states.len() - 1,
+            "{states:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bus_closed_under_running_loops_ends_them_without_a_stop_request() {
+        let bus = InProcessBus::new(InProcessBusConfig::default());
+        let (_dir, ctx) = context(bus.clone()).await;
+        let shutdown = CancellationToken::new();
+        let pipeline = Pipeline::spawn(ctx, &WorkersConfig::default(), &[Role::Healer], shutdown.clone())
+            .await
+            .expect("pipeline spawns");
+        assert!(pipeline.liveness().all_running());
+        assert_eq!(pipeline.liveness().first_ended_now(), None);
+
+        bus.close();
+        let ended = first_ended(&pipeline).await;
+
+        assert_eq!((ended.role, ended.topic), (Role::Healer, Topic::HealingRequested));
+        assert_eq!(ended.state, LoopState::Ended { reason: "the bus closed the subscription".to_owned() });
+        assert!(!pipeline.liveness().all_running());
+        tokio::time::timeout(DEADLINE, pipeline.join()).await.expect("joins in time").expect("no loop error");
+    }
+
+    #[tokio::test]
+    async fn first_ended_waits_while_every_loop_runs_and_a_requested_stop_is_not_an_end() {
+        let bus = InProcessBus::new(InProcessBusConfig::default());
+        let (_dir, ctx) = context(bus).await;
+        let shutdown = CancellationToken::new();
+        let pipeline = Pipeline::spawn(ctx, &WorkersConfig::default(), &Role::ALL, shutdown.clone())
+            .await
+            .expect("pipeline spawns");
+        let liveness = pipeline.liveness();
+
+        let waited = tokio::time::timeout(Duration::from_millis(300), liveness.first_ended()).await;
+        assert!(waited.is_err(), "no loop ended, yet first_ended answered {waited:?}");
+        assert!(liveness.all_running());
+
+        shutdown.cancel();
+        tokio::time::timeout(DEADLINE, pipeline.join()).await.expect("joins in time").expect("clean stop");
+        let ended =
+            tokio::time::timeout(DEADLINE, liveness.first_ended()).await.expect("resolves after stop");
+        assert_eq!(ended.state, LoopState::Stopped);
+        assert!(liveness.loops().iter().all(|status| status.state == LoopState::Stopped));
+        assert!(!liveness.all_running());
     }
 }

@@ -9,8 +9,15 @@
 //!   design (rate limits let requests through and heals fall back to the store, each counted in
 //!   `/metrics`), and taking every API replica out of rotation because Valkey is down would turn a
 //!   slowdown into an outage.
+//!
+//! [`readiness`] is the check itself, over the ports; `argus worker`'s probe listener answers its `/ready`
+//! with it too.
 
 use super::AppState;
+use argus_bus::Bus;
+use argus_cache::Cache;
+use argus_graph::KnowledgeGraph;
+use argus_store::Store;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,8 +47,19 @@ impl Check {
 
 /// `GET /ready`: see the module documentation. Causes are logged, never returned.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    readiness(state.store.as_ref(), state.bus.as_ref(), state.cache.as_ref(), state.graph.as_deref()).await
+}
+
+/// The readiness answer over the process's dependencies (the graph only when the process uses it): see
+/// the module documentation. Causes are logged, never returned.
+pub async fn readiness(
+    store: &dyn Store,
+    bus: &dyn Bus,
+    cache: &dyn Cache,
+    graph: Option<&dyn KnowledgeGraph>,
+) -> (StatusCode, Json<Value>) {
     let graph = async {
-        match &state.graph {
+        match graph {
             Some(graph) => Some(match graph.ping().await {
                 Ok(()) => Check::Ok,
                 Err(error) => {
@@ -53,7 +71,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         }
     };
     let store = async {
-        match state.store.ping().await {
+        match store.ping().await {
             Ok(()) => Check::Ok,
             Err(error) => {
                 tracing::warn!(dependency = "store", error = %error, "readiness: store ping failed");
@@ -62,7 +80,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         }
     };
     let bus = async {
-        if state.bus.ready().await {
+        if bus.ready().await {
             Check::Ok
         } else {
             tracing::warn!(dependency = "bus", "readiness: bus not ready");
@@ -70,7 +88,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         }
     };
     let cache = async {
-        match state.cache.ping().await {
+        match cache.ping().await {
             Ok(()) => Check::Ok,
             Err(error) => {
                 tracing::warn!(dependency = "cache", error = %error, "readiness: cache ping failed; serving degraded");

@@ -1,8 +1,10 @@
 //! `GET /metrics`: Prometheus text. The HTTP edge's own counters live in [`ApiMetrics`]; the worker
 //! pipeline appends its counters through `WorkerMetrics::render_prometheus`. Nothing rendered here carries
 //! a secret or an API key: labels are route templates, status codes and fixed reason names.
+//! [`prometheus_response`] is the `/metrics` answer of the API and of `argus worker`'s probe listener.
 
 use super::AppState;
+use argus_workers::WorkerMetrics;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -154,13 +156,22 @@ pub async fn track_requests(State(state): State<AppState>, request: Request, nex
 }
 
 /// `GET /metrics`.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    prometheus_response(Some(&state.metrics), state.worker_metrics.as_deref())
+}
+
+/// The `/metrics` answer: the HTTP edge's counters (when the process serves the API), then the pipeline's
+/// (when it runs workers), as Prometheus text.
+pub fn prometheus_response(api: Option<&ApiMetrics>, workers: Option<&WorkerMetrics>) -> Response {
     let mut body = String::new();
-    state.metrics.render_prometheus(&mut body);
-    if let Some(worker_metrics) = &state.worker_metrics {
-        worker_metrics.render_prometheus(&mut body);
+    if let Some(api) = api {
+        api.render_prometheus(&mut body);
+    }
+    if let Some(workers) = workers {
+        workers.render_prometheus(&mut body);
     }
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], body)
+        .into_response()
 }
 
 #[cfg(test)]
