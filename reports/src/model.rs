@@ -8,6 +8,7 @@
 use crate::failure::{Understanding, strip_ansi, understand};
 use argus_vocabulary::{ErrorKind, IngestItem, TestIdentity, TestStatus};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -127,12 +128,43 @@ pub struct FailureDetail {
 impl FailureDetail {
     /// A failure from its message and stack: colours stripped, kind classified, locator extracted.
     pub fn new(message: &str, stack: Option<&str>, location: Option<String>) -> Self {
-        let message = strip_ansi(message.trim()).into_owned();
-        let stack = stack
-            .map(|stack| strip_ansi(stack.trim()).into_owned())
-            .filter(|stack| !stack.is_empty() && *stack != message);
+        Self::from_clean_message(Self::clean_message(message), stack.map(Cow::Borrowed), location)
+    }
+
+    /// The message as [`FailureDetail::new`] keeps it: trimmed, colours stripped.
+    pub(crate) fn clean_message(message: &str) -> String {
+        strip_ansi(message.trim()).into_owned()
+    }
+
+    /// [`FailureDetail::clean_message`] of a message the caller may own: an owned message with nothing
+    /// to trim or strip is kept, not copied.
+    pub(crate) fn clean_owned_message(message: Cow<'_, str>) -> String {
+        clean_text(message)
+    }
+
+    /// [`FailureDetail::new`] from a message already cleaned ([`FailureDetail::clean_message`]) and a
+    /// stack the caller may own: an owned stack with nothing to trim or strip is kept, not copied.
+    pub(crate) fn from_clean_message(
+        message: String,
+        stack: Option<Cow<'_, str>>,
+        location: Option<String>,
+    ) -> Self {
+        let stack = stack.map(clean_text).filter(|stack| !stack.is_empty() && *stack != message);
         let Understanding { error_kind, locator } = understand(&message, stack.as_deref());
         Self { message, stack, location, error_kind, locator }
+    }
+}
+
+/// A text trimmed and without colours, as an owned string (the given one when it is already clean):
+/// what [`FailureDetail::new`] keeps of a message or a stack.
+fn clean_text(text: Cow<'_, str>) -> String {
+    // `strip_ansi` changes nothing without an escape character.
+    if text.trim().len() == text.len() && !text.contains('\x1b') {
+        // A text built in pieces keeps its spare room (under half of it, see the JUnit walk): giving
+        // it back costs a reallocation per failure.
+        text.into_owned()
+    } else {
+        strip_ansi(text.trim()).into_owned()
     }
 }
 

@@ -35,9 +35,17 @@ pub struct Understanding {
 ///
 /// Message and stack are each scanned once for every marker ([`markers`]); the classification and the
 /// locator extractors then only run the regexes whose anchors were found.
+///
+/// A message the stack repeats (a Java or Python stack starts with it) is not scanned again: every
+/// marker in the message is then in the stack too, so the stack's markers stand for both. They may gate
+/// the message's locator extraction on markers only the stack has; the extractors find nothing where
+/// their anchors are absent, so that changes no result.
 pub fn understand(message: &str, stack: Option<&str>) -> Understanding {
-    let message_markers = markers::scan(message);
     let stack_markers = stack.map(markers::scan).unwrap_or_default();
+    let message_markers = match stack {
+        Some(stack) if stack.contains(message) => stack_markers,
+        _ => markers::scan(message),
+    };
     let locator_in = |text: &str, markers: markers::Markers| {
         markers.may_name_a_locator().then(|| locator_extract::extract_locator_unmarked(text)).flatten()
     };
@@ -337,6 +345,27 @@ mod tests {
             Some("Call log:\n  - waiting for getByRole('button', { name: 'Pay' })"),
         );
         assert_eq!(understood.locator.as_deref(), Some("getByRole('button', { name: 'Pay' })"));
+    }
+
+    /// A message the stack repeats is not scanned a second time: the result is what scanning both gives.
+    #[test]
+    fn a_message_the_stack_repeats_is_understood_as_when_both_are_scanned() {
+        for (_, message, _, _) in SAMPLES {
+            for stack in [
+                (*message).to_owned(),
+                format!("{message}\n    at pay (checkout.spec.ts:12:5)"),
+                format!("Wrapped: {message}"),
+                format!("{message}\nCall log:\n  - waiting for locator('#elsewhere')"),
+                format!("Error: locator.click: Target closed\n{message}"),
+            ] {
+                assert!(stack.contains(message));
+                let reference = Understanding {
+                    error_kind: classify(message, Some(&stack)),
+                    locator: extract_locator(message).or_else(|| extract_locator(&stack)),
+                };
+                assert_eq!(understand(message, Some(&stack)), reference, "{message:?} / {stack:?}");
+            }
+        }
     }
 
     #[test]

@@ -75,6 +75,8 @@ struct SuiteContext<'a> {
     name: Cow<'a, str>,
     file: Option<Cow<'a, str>>,
     hostname: Option<Cow<'a, str>>,
+    /// Whether the name is a file path ([`looks_like_a_file`]), decided once per suite.
+    name_is_a_file: bool,
 }
 
 /// The attributes of a `<testcase>` that Argus reads.
@@ -116,7 +118,7 @@ fn push_case<'s, 'a: 's>(
         titles += 1;
     };
     let playwright = nearest.is_some_and(|suite| {
-        suite.hostname.is_some() && classname == Some(suite.name.as_ref()) && looks_like_a_file(&suite.name)
+        suite.hostname.is_some() && suite.name_is_a_file && classname == Some(suite.name.as_ref())
     });
     if playwright {
         // Playwright's junit reporter: hostname is the project, classname and suite name the file.
@@ -174,34 +176,35 @@ fn looks_like_a_file(name: &str) -> bool {
 
 /// The runs of one `<testcase>`, appended to `runs`: Surefire's flaky runs (before), the deciding run,
 /// Surefire's reruns (after).
-fn runs(case: &CaseAttributes<'_>, statuses: &[StatusElement<'_>], runs: &mut Vec<Run>) {
+fn runs(case: &CaseAttributes<'_>, statuses: &mut [StatusElement<'_>], runs: &mut Vec<Run>) {
     let priority = |kind: StatusKind| match kind {
         StatusKind::Error => 3,
         StatusKind::Failure => 2,
         StatusKind::Skipped => 1,
         _ => 0,
     };
-    let deciding = statuses.iter().filter(|status| priority(status.kind) > 0).fold(
-        None::<&StatusElement<'_>>,
-        |best, status| match best {
-            Some(best) if priority(best.kind) >= priority(status.kind) => Some(best),
-            _ => Some(status),
-        },
-    );
-    let failed_run = |status: &StatusElement<'_>, run_status, duration_ms| Run {
+    // The first status of the highest priority.
+    let mut deciding: Option<usize> = None;
+    for (at, status) in statuses.iter().enumerate() {
+        let rank = priority(status.kind);
+        if rank > 0 && deciding.is_none_or(|best| priority(statuses[best].kind) < rank) {
+            deciding = Some(at);
+        }
+    }
+    let failed_run = |status: &mut StatusElement<'_>, run_status, duration_ms| Run {
         status: run_status,
         duration_ms,
         failure: Some(failure_detail(status)),
     };
     let duration_ms = seconds_to_ms(case.time);
-    for status in statuses {
+    for status in statuses.iter_mut() {
         match status.kind {
             StatusKind::FlakyFailure => runs.push(failed_run(status, RunStatus::Failed, 0)),
             StatusKind::FlakyError => runs.push(failed_run(status, RunStatus::Errored, 0)),
             _ => {}
         }
     }
-    runs.push(match deciding {
+    runs.push(match deciding.and_then(|at| statuses.get_mut(at)) {
         None => Run { status: RunStatus::Passed, duration_ms, failure: None },
         Some(status) => match status.kind {
             StatusKind::Error => failed_run(status, RunStatus::Errored, duration_ms),
@@ -209,7 +212,7 @@ fn runs(case: &CaseAttributes<'_>, statuses: &[StatusElement<'_>], runs: &mut Ve
             _ => Run { status: RunStatus::Skipped, duration_ms, failure: None },
         },
     });
-    for status in statuses {
+    for status in statuses.iter_mut() {
         match status.kind {
             StatusKind::RerunFailure => runs.push(failed_run(status, RunStatus::Failed, 0)),
             StatusKind::RerunError => runs.push(failed_run(status, RunStatus::Errored, 0)),
@@ -228,18 +231,28 @@ fn seconds_to_ms(seconds: f64) -> u64 {
 }
 
 /// A status element as a failure: the `message` attribute, else the first line of the text, else the type.
-fn failure_detail(status: &StatusElement<'_>) -> FailureDetail {
-    let text = status.text.trim();
-    let message =
-        [status.message.trim(), text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("")]
-            .into_iter()
-            .chain([status.error_type.trim()])
-            .find(|candidate| !candidate.is_empty())
+/// The element's text becomes the stack; it is moved out of the element (each element yields at most one
+/// run), so a text already built from several pieces is not copied again.
+fn failure_detail(status: &mut StatusElement<'_>) -> FailureDetail {
+    let message = if status.message.trim().is_empty() {
+        let message = status
+            .text
+            .trim()
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .or(Some(status.error_type.trim()).filter(|error_type| !error_type.is_empty()))
             .unwrap_or(match status.kind {
                 StatusKind::Error | StatusKind::FlakyError | StatusKind::RerunError => "error",
                 _ => "failure",
             });
-    FailureDetail::new(message, (!text.is_empty()).then_some(text), None)
+        FailureDetail::clean_message(message)
+    } else {
+        // The attribute is moved, not copied, when it is already an owned, clean string.
+        FailureDetail::clean_owned_message(std::mem::take(&mut status.message))
+    };
+    let stack = (!status.text.trim().is_empty()).then(|| std::mem::take(&mut status.text));
+    FailureDetail::from_clean_message(message, stack, None)
 }
 
 #[cfg(test)]
@@ -287,6 +300,41 @@ mod tests {
         );
         assert!(report.tests.is_empty());
         assert_eq!(report.counts(), Counts { passed: 2, failed: 1, errored: 1, skipped: 1, flaky: 0 });
+    }
+
+    /// The first reading skips blank text; an error is reported from a second reading that does not, so
+    /// positions still point at the tags, after the blanks.
+    #[test]
+    fn errors_name_the_positions_of_their_tags_after_blank_text() {
+        let limits = ReportLimits::default();
+        let bad_number = "<testsuites>\n  <testsuite name=\"s\">\n    <testcase name=\"a\" time=\"soon\"/>\n  </testsuite>\n</testsuites>\n";
+        match parse_junit(bad_number.as_bytes(), &limits) {
+            Err(ReportError::InvalidNumber { line, column, .. }) => assert_eq!((line, column), (3, 5)),
+            other => panic!("expected an invalid number, got {other:?}"),
+        }
+        let truncated = "<testsuites>\n  <testsuite name=\"s\">\n    <testcase name=\"a\">\n      ";
+        match parse_junit(truncated.as_bytes(), &limits) {
+            Err(ReportError::Truncated { element, opened_line, opened_column, .. }) => {
+                assert_eq!((element.as_str(), opened_line, opened_column), ("testcase", 3, 5));
+            }
+            other => panic!("expected a truncated report, got {other:?}"),
+        }
+        let doctype = "\n\n   <!DOCTYPE x>\n<testsuite/>";
+        match parse_junit(doctype.as_bytes(), &limits) {
+            Err(ReportError::DoctypeRefused { line, column }) => assert_eq!((line, column), (3, 4)),
+            other => panic!("expected a refused doctype, got {other:?}"),
+        }
+    }
+
+    /// Blank text inside a failure is kept as written, blank text between elements is not read.
+    #[test]
+    fn blank_text_inside_failures_is_kept() {
+        let report = parse(
+            "<testsuite name=\"s\">\n  <testcase name=\"t\">\n    <failure>  a &amp;  b\n <stackTrace>  at x  </stackTrace>  c  </failure>\n  </testcase>\n</testsuite>",
+        );
+        let failure = &report.tests[0].failures[0];
+        assert_eq!(failure.message, "a &  b");
+        assert_eq!(failure.stack.as_deref(), Some("a &  b\n   at x    c"));
     }
 
     #[test]

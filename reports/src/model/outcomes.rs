@@ -257,8 +257,9 @@ impl Serialize for Outcomes {
 /// identity is stored once.
 #[derive(Default)]
 pub struct OutcomeBuilder {
-    /// Positions in `outcomes.entries`, by the hash of their identity.
-    index: hashbrown::HashTable<usize>,
+    /// Positions in `outcomes.entries`, by the hash of their identity, each with a tag of that hash
+    /// ([`slot_of`]).
+    index: hashbrown::HashTable<u64>,
     hasher: foldhash::fast::RandomState,
     outcomes: Outcomes,
     statuses: Vec<StatusFold>,
@@ -323,8 +324,13 @@ impl OutcomeBuilder {
             (text_start, file_end, self.outcomes.text.len()),
             (titles_start, self.outcomes.title_ends.len()),
         );
+        let tag = slot_tag(hash);
         let outcomes = &self.outcomes;
-        let found = self.index.find(hash, |&at| {
+        let found = self.index.find(hash, |&slot| {
+            if slot & SLOT_TAG_MASK != tag {
+                return false;
+            }
+            let at = slot_position(slot);
             let (other_text_start, other_titles_start) = OutcomeRef { outcomes, at }.starts();
             let other = &outcomes.entries[at];
             outcomes.text[other_text_start..other.text_end] == outcomes.text[text_start..]
@@ -335,8 +341,9 @@ impl OutcomeBuilder {
                     .eq(outcomes.title_ends[titles_start..].iter().map(|end| end - text_start))
         });
         let at = match found {
-            Some(&at) => {
+            Some(&slot) => {
                 // Seen before: its text is already stored.
+                let at = slot_position(slot);
                 self.outcomes.text.truncate(text_start);
                 self.outcomes.title_ends.truncate(titles_start);
                 at
@@ -355,9 +362,10 @@ impl OutcomeBuilder {
                 self.statuses.push(StatusFold::default());
                 // Growing rehashes from the stored identities (rare: parsers size the table up front).
                 let (hasher, outcomes) = (&self.hasher, &self.outcomes);
-                self.index.insert_unique(hash, at, |&other| {
-                    let (text_start, titles_start) = OutcomeRef { outcomes, at: other }.starts();
-                    let entry = &outcomes.entries[other];
+                self.index.insert_unique(hash, slot_of(at, tag), |&slot| {
+                    let at = slot_position(slot);
+                    let (text_start, titles_start) = OutcomeRef { outcomes, at }.starts();
+                    let entry = &outcomes.entries[at];
                     identity_hash(
                         hasher,
                         outcomes,
@@ -399,6 +407,31 @@ impl OutcomeBuilder {
         }
         self.outcomes
     }
+}
+
+/// The bits of a slot that hold a tag of the identity's hash.
+const SLOT_TAG_MASK: u64 = (1 << SLOT_TAG_BITS) - 1;
+
+/// How many bits of a slot the tag takes; the position takes the rest (2^40 entries is far beyond any
+/// memory).
+const SLOT_TAG_BITS: u32 = 24;
+
+/// The tag of a hash: 24 bits hashbrown does not use to place the slot (it uses the low bits for the
+/// bucket and the top 7 for its control byte), so a tag match is a 1 in 2^24 accident between different
+/// identities that share a bucket group and a control byte.
+fn slot_tag(hash: u64) -> u64 {
+    (hash >> 32) & SLOT_TAG_MASK
+}
+
+/// A table slot: an entry's position and its identity's hash tag. Keeping the tag in the slot lets a
+/// probe reject another identity without reading that identity's entry and text, which are cold.
+fn slot_of(at: usize, tag: u64) -> u64 {
+    ((at as u64) << SLOT_TAG_BITS) | tag
+}
+
+/// The entry position a slot holds.
+fn slot_position(slot: u64) -> usize {
+    (slot >> SLOT_TAG_BITS) as usize
 }
 
 /// The hash of an identity: its text (`text[text_start..text_end]`, the file ending at `file_end`) and
