@@ -3,8 +3,8 @@
 //!
 //! - [`connect_store`], [`connect_cache`], [`connect_graph`]: pure Rust, in every build (`argus project
 //!   create` on the distributed profile needs only the store).
-//! - [`DistributedAdapters`] (cargo feature `distributed`): the four together, for `argus serve` and
-//!   `argus worker`; [`GroupPrefixedBus`] names consumer groups after the topic prefix.
+//! - `DistributedAdapters` (cargo feature `distributed`): the four together, for `argus serve` and
+//!   `argus worker`; `GroupPrefixedBus` names consumer groups after the topic prefix.
 //!
 //! The cache is opened lazily: Valkey being down never stops a process from starting or serving (every
 //! cache call fails fast and callers degrade). The store and the bus are required: their `connect` fails

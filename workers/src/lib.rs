@@ -1,7 +1,7 @@
 //! The pipeline workers and the loop that drives them from the bus.
 //!
 //! - [`normalizer`]: accepted ingest batches → test results, fingerprinted failures, locator observations
-//!   (with the pure [`normalizer::classify`], [`normalizer::locator_extract`] and
+//!   (with the pure [`normalizer::classify()`], [`normalizer::locator_extract`] and
 //!   [`normalizer::fingerprint`]); [`replay_unnormalized_batches`] and [`replay_unprocessed_github_events`] for
 //!   start-up recovery.
 //! - [`correlator`]: records results, failures (groups + graph) and observations; asks for heals.

@@ -1,6 +1,6 @@
 //! `POST /api/v1/reports`: a CI test report (JUnit XML, Playwright JSON or an Argus event batch) in, one
 //! ingest batch out, through the same store-then-publish step as `POST /api/v1/events`
-//! ([`super::events::store_and_publish`]).
+//! (`events::store_and_publish`).
 //!
 //! The request:
 //! - **Format**: `?format=junit|playwright-json|argus-json|auto` (default `auto`). `auto` looks at the

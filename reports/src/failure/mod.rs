@@ -2,7 +2,7 @@
 //! groups equal failures. Pure functions over text; the normalizer worker and the report parsers share them,
 //! so a failure read from a JUnit file and the same failure sent as an Argus event agree.
 //!
-//! - [`classify`]: the [`ErrorKind`] of a message (and stack).
+//! - [`classify()`]: the [`ErrorKind`] of a message (and stack).
 //! - [`locator_extract`]: the locator a Playwright, Selenium, Cypress, WebdriverIO or Puppeteer message names.
 //! - [`fingerprint`]: message parameterisation, in-app stack frames and the failure fingerprint.
 //! - [`understand`]: the first two at once; [`strip_ansi`]: colour codes out of reporter messages.
@@ -33,7 +33,7 @@ pub struct Understanding {
 /// Classifies a failure and extracts its locator: from the message first, then from the stack (JUnit
 /// reporters often put the whole tool message in the element body, which becomes the stack).
 ///
-/// Message and stack are each scanned once for every marker ([`markers`]); the classification and the
+/// Message and stack are each scanned once for every marker (the `markers` module); the classification and the
 /// locator extractors then only run the regexes whose anchors were found.
 ///
 /// A message the stack repeats (a Java or Python stack starts with it) is not scanned again: every

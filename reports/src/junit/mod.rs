@@ -3,7 +3,7 @@
 //! jest-junit, pytest and unittest xunit, Nette Tester, Swift, nextest, Playwright's junit reporter, Bazel
 //! logs in CDATA, missing attributes, timestamps without a zone, entities and astral characters.
 //!
-//! One quick-xml pass ([`scan`]) checks the input (no DTDs; depth, size and case limits; line and column
+//! One quick-xml pass (the `scan` module) checks the input (no DTDs; depth, size and case limits; line and column
 //! on every error) and builds the outcomes as it goes: no tree is built, values without entities stay
 //! borrowed from the report, each case is folded into its identity's outcome as soon as it closes. The
 //! element rules are the tolerant ones of `junit-parser`, the reader this pass replaced (unknown elements

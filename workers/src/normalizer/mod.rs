@@ -2,7 +2,7 @@
 //!
 //! Failure understanding is pure and shared with the report parsers, so it lives in
 //! [`argus_reports::failure`] and is re-exported here:
-//! - [`classify`]: the error kind of a failure message, for reporters that did not send one.
+//! - [`classify()`]: the error kind of a failure message, for reporters that did not send one.
 //! - [`locator_extract`]: the locator a failure message names, for reporters that did not send one.
 //! - [`fingerprint`]: message parameterisation, in-app stack frames and the failure fingerprint.
 //!
