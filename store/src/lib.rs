@@ -5,6 +5,8 @@
 //!   top-level `migrations/sqlite/`.
 //! - [`postgres`]: the distributed adapter (sqlx + a Postgres pool); migrations live in the top-level
 //!   `migrations/postgres/`, numbered in step with the SQLite ones.
+//! - `sql`: what the two adapters share (binding columns, converting rows, deciding on what was read, and
+//!   their `impl Store`), so each keeps only its SQL text, timestamps, transactions and error mapping.
 //! - [`model`]: the rows the store hands out (failure groups, stored suggestions, healing patterns, pages,
 //!   GitHub webhook configuration, CI runs, check conclusions, pull-request heads).
 //! - [`StoreError`]: the one error type of this crate.
@@ -17,6 +19,7 @@ mod error;
 pub mod model;
 pub mod postgres;
 mod snapshot_codec;
+mod sql;
 pub mod sqlite;
 
 pub use error::StoreError;

@@ -6,7 +6,7 @@
 //! Without `ARGUS_TEST_POSTGRES_URL` every test prints `skipping:` and returns, unless
 //! `ARGUS_REQUIRE_SERVICES=1`, which makes it fail.
 
-mod postgres_support;
+mod support;
 
 use argus_store::{
     Store, StoreError,
@@ -14,12 +14,15 @@ use argus_store::{
     postgres::{APPLICATION_NAME, PostgresConfig, PostgresStore},
 };
 use argus_vocabulary::{FeedbackVerdict, SnapshotHash, SuggestionStatus};
-use postgres_support::{TestDatabase, server_url, with_database};
 use secrecy::SecretString;
 use sqlx::PgConnection;
 use std::{
     sync::Arc,
     time::{Duration, Instant},
+};
+use support::{
+    checks,
+    postgres::{TestDatabase, server_url, with_database},
 };
 
 /// A fresh database, or `None` (after a `skipping:` line) when no server is configured.
@@ -92,10 +95,7 @@ fn sqlstate(error: &StoreError) -> Option<String> {
 async fn confidence_column_cannot_be_written() {
     let Some(database) = fresh_database().await else { return };
     let store = PostgresStore::connect(&database.config()).await.expect("connect");
-    let shop = project("shop");
-    let heal = suggestion("buy", &fingerprint("buy"), Some("[data-testid=buy]"));
-    store.save_suggestion(&shop, &heal, time(1)).await.expect("save");
-    store.record_feedback(&shop, heal.id, FeedbackVerdict::Accepted, time(2)).await.expect("feedback");
+    let shop = checks::accept_one_heal(&store).await;
 
     let mut raw = database.raw_connection().await;
     let update = sqlx::query("UPDATE healing_patterns SET confidence = 0.25").execute(&mut raw).await;
@@ -116,8 +116,7 @@ async fn confidence_column_cannot_be_written() {
 
     // Counters still drive it.
     sqlx::query("UPDATE healing_patterns SET failure_count = 3").execute(&mut raw).await.expect("update");
-    let pattern = store.healing_pattern(&shop, &fingerprint("buy")).await.expect("pattern").expect("exists");
-    assert_eq!((pattern.success_count, pattern.failure_count, pattern.confidence), (1, 3, 0.25));
+    checks::assert_pattern_counts(&store, &shop, (1, 3, 0.25)).await;
 
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT indexdef FROM pg_indexes WHERE tablename = 'healing_patterns' ORDER BY indexname",
@@ -133,32 +132,12 @@ async fn confidence_column_cannot_be_written() {
 #[tokio::test]
 async fn reconnecting_keeps_the_rows_and_migrates_nothing() {
     let Some(database) = fresh_database().await else { return };
-    let shop = project("shop");
-    let page = snapshot("<main><button data-testid=\"buy\">Buy</button></main>");
-    let heal = suggestion("buy", &fingerprint("buy"), Some("[data-testid=buy]"));
-
     let store = PostgresStore::connect(&database.config()).await.expect("connect");
-    store.create_project(&shop, "Shop", "key-hash", time(0)).await.expect("create project");
-    store
-        .accept_batch(&ingest_batch(&shop, "batch", time(1)), std::slice::from_ref(&page))
-        .await
-        .expect("accept");
-    store.record_failure(&failure(&shop, "failure", &fingerprint("buy"), time(2))).await.expect("failure");
-    store.save_suggestion(&shop, &heal, time(3)).await.expect("save");
-    let outcome =
-        store.record_feedback(&shop, heal.id, FeedbackVerdict::Accepted, time(4)).await.expect("feedback");
-    let counts = store.counts(&shop).await.expect("counts");
+    let rows = checks::write_durable_rows(&store).await;
     store.close().await;
 
     let reconnected = PostgresStore::connect(&database.config()).await.expect("reconnect");
-    assert_eq!(reconnected.counts(&shop).await.expect("counts"), counts);
-    assert_eq!(reconnected.project_for_api_key_hash("key-hash").await.expect("lookup"), Some(shop.clone()));
-    assert_eq!(reconnected.dom_snapshot(&shop, &page.0).await.expect("snapshot"), Some(page.1));
-    assert_eq!(
-        reconnected.healing_pattern(&shop, &fingerprint("buy")).await.expect("pattern"),
-        Some(outcome.pattern)
-    );
-    assert_eq!(reconnected.suggestion(&shop, heal.id).await.expect("suggestion"), Some(outcome.suggestion));
+    checks::assert_durable_rows(&reconnected, &rows).await;
 
     let mut raw = database.raw_connection().await;
     let (applied, migrations): (i64, i64) =
@@ -177,9 +156,14 @@ async fn min_and_max_connections_are_honoured() {
 
     let config = PostgresConfig { min_connections: 3, max_connections: 5, ..database.config() };
     let store = PostgresStore::connect(&config).await.expect("connect");
+    // Wait until the pool has settled: min_connections open AND idle. `pool_size` also counts connections
+    // still being opened, and sqlx 0.8.6's `Pool::close` can miss one that finishes opening while it
+    // closes (its last wait returns once the permit comes back, after the connection was queued as idle,
+    // and never pops it again): such a connection stays open until the pool is dropped. A process that
+    // shuts down drops it, so only this test could see it.
     let deadline = Deadline::after(Duration::from_secs(10));
-    while store.pool_size() < 3 {
-        deadline.tick("the pool holds min_connections").await;
+    while store.idle_connections() < 3 {
+        deadline.tick("the pool holds min_connections, idle").await;
     }
     assert!(server_side_connections(&mut raw, &database.name).await >= 3);
     store.close().await;
@@ -311,13 +295,7 @@ async fn the_url_password_never_shows_in_debug_or_errors() {
 async fn snapshots_are_stored_compressed_and_damage_is_reported() {
     let Some(database) = fresh_database().await else { return };
     let store = PostgresStore::connect(&database.config()).await.expect("connect");
-    let shop = project("shop");
-    let html = "<ul>".to_owned() + &"<li class=\"item\">product</li>".repeat(2_000) + "</ul>";
-    let page = snapshot(&html);
-    store
-        .accept_batch(&ingest_batch(&shop, "batch", time(1)), std::slice::from_ref(&page))
-        .await
-        .expect("accept");
+    let (shop, html, page) = checks::accept_large_snapshot(&store).await;
 
     let mut raw = database.raw_connection().await;
     let (stored_bytes, raw_size): (i32, i64) =
@@ -336,8 +314,7 @@ async fn snapshots_are_stored_compressed_and_damage_is_reported() {
         .execute(&mut raw)
         .await
         .expect("damage the blob");
-    let damaged = store.dom_snapshot(&shop, &page.0).await;
-    assert!(matches!(damaged, Err(StoreError::Corrupt(_))), "damaged blob: {damaged:?}");
+    checks::assert_damaged_snapshot_is_corrupt(&store, &shop, &page.0).await;
 }
 
 #[tokio::test]
@@ -383,23 +360,8 @@ async fn timestamps_are_kept_to_the_microsecond_and_echoed_as_stored() {
 async fn concurrent_failures_of_one_fingerprint_are_all_counted() {
     let Some(database) = fresh_database().await else { return };
     let config = PostgresConfig { max_connections: 8, ..database.config() };
-    let store = Arc::new(PostgresStore::connect(&config).await.expect("connect"));
-    let shop = project("shop");
-    let buy = fingerprint("buy");
-
-    let writers: Vec<_> = (0..24)
-        .map(|n| {
-            let (store, event) = (Arc::clone(&store), failure(&shop, &format!("f{n}"), &buy, time(n)));
-            tokio::spawn(async move { store.record_failure(&event).await.map(|group| group.occurrences) })
-        })
-        .collect();
-    for writer in writers {
-        writer.await.expect("writer task").expect("record failure");
-    }
-
-    let group = store.record_failure(&failure(&shop, "f0", &buy, time(0))).await.expect("replay");
-    assert_eq!(group.occurrences, 24);
-    assert_eq!((group.first_seen, group.last_seen), (time(0), time(23)));
+    let store = PostgresStore::connect(&config).await.expect("connect");
+    let group = checks::record_failures_concurrently(Arc::new(store)).await;
     assert_eq!(group.commits, ["c0ffee"]);
 }
 

@@ -3,11 +3,11 @@
 //! afterwards). Without that variable every check prints `skipping:` and returns, unless
 //! `ARGUS_REQUIRE_SERVICES=1`, which makes it fail.
 
-mod postgres_support;
+mod support;
 
 // The factory expression runs at the top of each generated test: without a server it returns from the
 // test before the check starts.
-argus_store::store_conformance_tests!(match postgres_support::fresh_postgres_store().await {
+argus_store::store_conformance_tests!(match support::postgres::fresh_postgres_store().await {
     Some(fixture) => std::future::ready(fixture),
     None => return,
 });

@@ -6,13 +6,21 @@
 //! transaction locks rows in the same order, so they cannot deadlock.
 
 use super::{
-    begin_read, begin_write, database_error,
-    encoding::{
-        decode_count, decode_fingerprint, decode_json, decode_wire_name, encode_count, encode_json,
-        page_binds,
+    begin_write, database_error,
+    encoding::{TextList, Timestamp},
+    read_page,
+};
+use crate::{
+    FailureGroup, FailureQuery, Page, StoreError,
+    sql::{
+        self,
+        correlation::{
+            GroupRow, bind_failure, bind_failure_group, bind_failure_group_commit, bind_test_result,
+            recorded_group,
+        },
+        values::{encode_json, page_binds},
     },
 };
-use crate::{FailureGroup, FailureQuery, Page, StoreError};
 use argus_vocabulary::{Failure, Fingerprint, ProjectId, TestResult, envelope::Envelope};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -67,56 +75,12 @@ const GROUP_FILTER: &str = "
       AND ($2::text IS NULL OR g.test_key = $2)
       AND ($3::text IS NULL OR g.error_kind = $3)";
 
-/// One failure group as stored.
-#[derive(sqlx::FromRow)]
-struct GroupRow {
-    fingerprint: String,
-    test: String,
-    error_kind: String,
-    locator: Option<String>,
-    last_message: String,
-    occurrences: i64,
-    first_seen: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
-    commits: Vec<String>,
-}
-
-impl TryFrom<GroupRow> for FailureGroup {
-    type Error = StoreError;
-
-    fn try_from(row: GroupRow) -> Result<Self, Self::Error> {
-        Ok(FailureGroup {
-            fingerprint: decode_fingerprint("failure_groups.fingerprint", row.fingerprint)?,
-            test: decode_json("failure_groups.test", &row.test)?,
-            error_kind: decode_wire_name("failure_groups.error_kind", &row.error_kind)?,
-            locator: row.locator,
-            last_message: row.last_message,
-            occurrences: decode_count("failure_groups.occurrences", row.occurrences)?,
-            first_seen: row.first_seen,
-            last_seen: row.last_seen,
-            commits: row.commits,
-        })
-    }
-}
-
 pub(super) async fn record_test_result(
     pool: &PgPool,
     result: &Envelope<TestResult>,
     recorded_at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let payload = &result.payload;
-    let inserted = sqlx::query(INSERT_TEST_RESULT)
-        .bind(result.event_id.to_string())
-        .bind(result.project_id.as_str())
-        .bind(payload.test.key())
-        .bind(&payload.test.file)
-        .bind(encode_json("test title path", &payload.test.title_path)?)
-        .bind(payload.status.as_str())
-        .bind(i64::from(payload.retries))
-        .bind(encode_count("duration_ms", payload.duration_ms)?)
-        .bind(payload.run.commit_sha.as_deref())
-        .bind(payload.run.branch.as_deref())
-        .bind(payload.run.ci_run_id.as_deref())
+    let inserted = bind_test_result(sqlx::query(INSERT_TEST_RESULT), result)?
         .bind(result.occurred_at)
         .bind(recorded_at)
         .execute(pool)
@@ -129,50 +93,24 @@ pub(super) async fn record_failure(
     pool: &PgPool,
     failure: &Envelope<Failure>,
 ) -> Result<FailureGroup, StoreError> {
-    let payload = &failure.payload;
-    let project = failure.project_id.as_str();
-    let fingerprint = payload.fingerprint.as_str();
     let occurred_at = failure.occurred_at;
-    let test = encode_json("test identity", &payload.test)?;
+    let test = encode_json("test identity", &failure.payload.test)?;
 
     let mut transaction = begin_write(pool).await?;
-    let inserted = sqlx::query(INSERT_FAILURE)
-        .bind(failure.event_id.to_string())
-        .bind(project)
-        .bind(fingerprint)
-        .bind(payload.test.key())
-        .bind(payload.error_kind.as_str())
-        .bind(&payload.message)
-        .bind(payload.stack.as_deref())
-        .bind(payload.locator.as_deref())
-        .bind(payload.page_url.as_deref())
-        .bind(payload.run.commit_sha.as_deref())
-        .bind(payload.run.branch.as_deref())
-        .bind(payload.run.ci_run_id.as_deref())
-        .bind(payload.snapshot.as_ref().map(|hash| hash.as_str()))
+    let inserted = bind_failure(sqlx::query(INSERT_FAILURE), failure)
         .bind(occurred_at)
         .execute(&mut *transaction)
         .await
         .map_err(database_error("insert failure"))?;
 
     if inserted.rows_affected() == 1 {
-        sqlx::query(UPSERT_FAILURE_GROUP)
-            .bind(project)
-            .bind(fingerprint)
-            .bind(&test)
-            .bind(payload.test.key())
-            .bind(payload.error_kind.as_str())
-            .bind(payload.locator.as_deref())
-            .bind(&payload.message)
+        bind_failure_group(sqlx::query(UPSERT_FAILURE_GROUP), failure, &test)
             .bind(occurred_at)
             .execute(&mut *transaction)
             .await
             .map_err(database_error("upsert failure group"))?;
-        if let Some(commit_sha) = payload.run.commit_sha.as_deref() {
-            sqlx::query(UPSERT_FAILURE_GROUP_COMMIT)
-                .bind(project)
-                .bind(fingerprint)
-                .bind(commit_sha)
+        if let Some(commit_sha) = failure.payload.run.commit_sha.as_deref() {
+            bind_failure_group_commit(sqlx::query(UPSERT_FAILURE_GROUP_COMMIT), failure, commit_sha)
                 .bind(occurred_at)
                 .execute(&mut *transaction)
                 .await
@@ -182,16 +120,9 @@ pub(super) async fn record_failure(
         tracing::debug!("failure event already recorded");
     }
 
-    let group = select_group(&mut transaction, &failure.project_id, &payload.fingerprint).await?;
+    let group = select_group(&mut transaction, &failure.project_id, &failure.payload.fingerprint).await?;
     transaction.commit().await.map_err(database_error("commit failure"))?;
-    // A replayed event id whose group is missing here was first recorded under another project or
-    // fingerprint: the caller reused an id.
-    group.ok_or_else(|| {
-        StoreError::Conflict(format!(
-            "failure event {} was already recorded under another project or fingerprint",
-            failure.event_id
-        ))
-    })
+    recorded_group(failure, group)
 }
 
 async fn select_group(
@@ -202,7 +133,7 @@ async fn select_group(
     let sql = format!(
         "SELECT {GROUP_COLUMNS} FROM failure_groups g WHERE g.project_id = $1 AND g.fingerprint = $2"
     );
-    let row: Option<GroupRow> = sqlx::query_as(&sql)
+    let row: Option<GroupRow<Timestamp, TextList>> = sqlx::query_as(&sql)
         .bind(project.as_str())
         .bind(fingerprint.as_str())
         .fetch_optional(connection)
@@ -224,27 +155,17 @@ pub(super) async fn failure_groups(
     );
     let count_sql = format!("SELECT COUNT(*) FROM failure_groups g {GROUP_FILTER}");
 
-    let mut read = begin_read(pool).await?;
-    let rows: Vec<GroupRow> = sqlx::query_as(&page_sql)
-        .bind(project.as_str())
-        .bind(query.test.as_deref())
-        .bind(error_kind)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *read)
-        .await
-        .map_err(database_error("select failure groups"))?;
-    let total: i64 = sqlx::query_scalar(&count_sql)
-        .bind(project.as_str())
-        .bind(query.test.as_deref())
-        .bind(error_kind)
-        .fetch_one(&mut *read)
-        .await
-        .map_err(database_error("count failure groups"))?;
-    read.commit().await.map_err(database_error("end read transaction"))?;
-
-    Ok(Page {
-        items: rows.into_iter().map(FailureGroup::try_from).collect::<Result<_, _>>()?,
-        total: decode_count("failure group total", total)?,
-    })
+    let (rows, total) = read_page::<GroupRow<Timestamp, TextList>>(
+        pool,
+        sqlx::query_as(&page_sql)
+            .bind(project.as_str())
+            .bind(query.test.as_deref())
+            .bind(error_kind)
+            .bind(limit)
+            .bind(offset),
+        sqlx::query_scalar(&count_sql).bind(project.as_str()).bind(query.test.as_deref()).bind(error_kind),
+        ("select failure groups", "count failure groups"),
+    )
+    .await?;
+    sql::page(rows, total, "failure group total")
 }

@@ -4,17 +4,24 @@
 //!
 //! The webhook secret is bound and read, never logged nor put in an error.
 
-use super::{
-    begin_read, database_error,
-    encoding::{decode_count, encode_count, page_binds},
-};
+use super::{database_error, encoding::Timestamp, read_page};
 use crate::{
-    CheckConclusion, CiRun, CiRunKind, GithubDeliveryState, GithubWebhook, Page, PageRequest,
-    PullRequestHead, StoreError,
+    CheckConclusion, CiRun, GithubDeliveryState, GithubWebhook, Page, PageRequest, PullRequestHead,
+    StoreError,
+    sql::{
+        self,
+        github::{
+            CheckConclusionRow, CiRunRow, PullRequestHeadRow, WebhookRow, bind_check_conclusion, bind_ci_run,
+            bind_pull_request_head, bind_pull_request_key, bind_webhook, repository_key, webhook_conflict,
+            webhook_key,
+        },
+        intake::decode_envelopes,
+        values::page_binds,
+    },
 };
 use argus_vocabulary::{GithubEvent, ProjectId, envelope::Envelope};
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sqlx::PgPool;
 
 const SELECT_PROJECT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)";
@@ -98,15 +105,6 @@ const SELECT_PULL_REQUESTS_FOR_SHA: &str = r#"
       FROM pull_request_heads WHERE project_id = $1 AND head_sha = $2
      ORDER BY repository COLLATE "C", number"#;
 
-/// How a repository is matched: GitHub treats `Octo/Shop` and `octo/shop` as one repository.
-fn repository_key(repository: &str) -> String {
-    repository.to_ascii_lowercase()
-}
-
-fn decode_project(column: &'static str, raw: String) -> Result<ProjectId, StoreError> {
-    ProjectId::parse(raw).map_err(|error| StoreError::Corrupt(format!("{column} is invalid: {error}")))
-}
-
 pub(super) async fn set_github_webhook(
     pool: &PgPool,
     project: &ProjectId,
@@ -114,13 +112,7 @@ pub(super) async fn set_github_webhook(
     secret: &SecretString,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if repository.trim().is_empty() {
-        return Err(StoreError::InvalidInput("the repository name is empty".to_owned()));
-    }
-    if secret.expose_secret().is_empty() {
-        return Err(StoreError::InvalidInput("the webhook secret is empty".to_owned()));
-    }
-    let key = repository_key(repository);
+    let key = webhook_key(repository, secret)?;
     let project_exists: bool = sqlx::query_scalar(SELECT_PROJECT_EXISTS)
         .bind(project.as_str())
         .fetch_one(pool)
@@ -129,11 +121,7 @@ pub(super) async fn set_github_webhook(
     if !project_exists {
         return Err(StoreError::NotFound(format!("project {project}")));
     }
-    let written = sqlx::query(UPSERT_WEBHOOK)
-        .bind(&key)
-        .bind(repository)
-        .bind(project.as_str())
-        .bind(secret.expose_secret())
+    let written = bind_webhook(sqlx::query(UPSERT_WEBHOOK), &key, repository, project, secret)
         .bind(at)
         .execute(pool)
         .await
@@ -148,29 +136,19 @@ pub(super) async fn set_github_webhook(
         .fetch_optional(pool)
         .await
         .map_err(database_error("select webhook owner"))?;
-    Err(StoreError::Conflict(format!(
-        "repository {repository} already sends its webhooks to project {}",
-        owner.as_deref().unwrap_or("another project")
-    )))
+    Err(webhook_conflict(repository, owner.as_deref()))
 }
 
 pub(super) async fn github_webhook_for_repository(
     pool: &PgPool,
     repository: &str,
 ) -> Result<Option<GithubWebhook>, StoreError> {
-    let row: Option<(String, String, String)> = sqlx::query_as(SELECT_WEBHOOK)
+    let row: Option<WebhookRow> = sqlx::query_as(SELECT_WEBHOOK)
         .bind(repository_key(repository))
         .fetch_optional(pool)
         .await
         .map_err(database_error("select github webhook"))?;
-    row.map(|(project, repository, secret)| {
-        Ok(GithubWebhook {
-            project: decode_project("github_webhooks.project_id", project)?,
-            repository,
-            secret: SecretString::from(secret),
-        })
-    })
-    .transpose()
+    row.map(GithubWebhook::try_from).transpose()
 }
 
 pub(super) async fn accept_github_event(
@@ -229,14 +207,7 @@ pub(super) async fn unprocessed_github_events(
         .fetch_all(pool)
         .await
         .map_err(database_error("select unprocessed github deliveries"))?;
-    envelopes
-        .into_iter()
-        .map(|envelope| {
-            Envelope::from_bytes(envelope.as_bytes()).map_err(|error| {
-                StoreError::Corrupt(format!("github_deliveries.envelope does not decode: {error}"))
-            })
-        })
-        .collect()
+    decode_envelopes("github_deliveries.envelope", envelopes)
 }
 
 pub(super) async fn record_ci_run(
@@ -244,19 +215,7 @@ pub(super) async fn record_ci_run(
     project: &ProjectId,
     run: &CiRun,
 ) -> Result<bool, StoreError> {
-    let written = sqlx::query(UPSERT_CI_RUN)
-        .bind(project.as_str())
-        .bind(run.kind.as_str())
-        .bind(encode_count("ci run id", run.id)?)
-        .bind(encode_count("ci run run_id", run.run_id)?)
-        .bind(i64::from(run.run_attempt))
-        .bind(run.name.as_deref())
-        .bind(&run.repository)
-        .bind(&run.head_sha)
-        .bind(run.head_branch.as_deref())
-        .bind(&run.status)
-        .bind(run.conclusion.as_deref())
-        .bind(run.html_url.as_deref())
+    let written = bind_ci_run(sqlx::query(UPSERT_CI_RUN), project, run)?
         .bind(run.updated_at)
         .execute(pool)
         .await
@@ -265,76 +224,20 @@ pub(super) async fn record_ci_run(
     Ok(written == 1)
 }
 
-/// One CI run as stored.
-#[derive(sqlx::FromRow)]
-struct CiRunRow {
-    kind: String,
-    id: i64,
-    run_id: i64,
-    run_attempt: i64,
-    name: Option<String>,
-    repository: String,
-    head_sha: String,
-    head_branch: Option<String>,
-    status: String,
-    conclusion: Option<String>,
-    html_url: Option<String>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<CiRunRow> for CiRun {
-    type Error = StoreError;
-
-    fn try_from(row: CiRunRow) -> Result<Self, Self::Error> {
-        let kind = match row.kind.as_str() {
-            "workflow_run" => CiRunKind::WorkflowRun,
-            "workflow_job" => CiRunKind::WorkflowJob,
-            other => return Err(StoreError::Corrupt(format!("ci_runs.kind {other:?} is not a known kind"))),
-        };
-        let run_attempt = u32::try_from(row.run_attempt).map_err(|_| {
-            StoreError::Corrupt(format!("ci_runs.run_attempt {} is out of range", row.run_attempt))
-        })?;
-        Ok(CiRun {
-            kind,
-            id: decode_count("ci_runs.id", row.id)?,
-            run_id: decode_count("ci_runs.run_id", row.run_id)?,
-            run_attempt,
-            name: row.name,
-            repository: row.repository,
-            head_sha: row.head_sha,
-            head_branch: row.head_branch,
-            status: row.status,
-            conclusion: row.conclusion,
-            html_url: row.html_url,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
 pub(super) async fn ci_runs(
     pool: &PgPool,
     project: &ProjectId,
     page: PageRequest,
 ) -> Result<Page<CiRun>, StoreError> {
     let (limit, offset) = page_binds(page);
-    let mut read = begin_read(pool).await?;
-    let rows: Vec<CiRunRow> = sqlx::query_as(SELECT_CI_RUNS)
-        .bind(project.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *read)
-        .await
-        .map_err(database_error("select ci runs"))?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ci_runs WHERE project_id = $1")
-        .bind(project.as_str())
-        .fetch_one(&mut *read)
-        .await
-        .map_err(database_error("count ci runs"))?;
-    read.commit().await.map_err(database_error("end read transaction"))?;
-    Ok(Page {
-        items: rows.into_iter().map(CiRun::try_from).collect::<Result<_, _>>()?,
-        total: decode_count("ci run total", total)?,
-    })
+    let (rows, total) = read_page::<CiRunRow<Timestamp>>(
+        pool,
+        sqlx::query_as(SELECT_CI_RUNS).bind(project.as_str()).bind(limit).bind(offset),
+        sqlx::query_scalar("SELECT COUNT(*) FROM ci_runs WHERE project_id = $1").bind(project.as_str()),
+        ("select ci runs", "count ci runs"),
+    )
+    .await?;
+    sql::page(rows, total, "ci run total")
 }
 
 pub(super) async fn record_check_conclusion(
@@ -342,12 +245,7 @@ pub(super) async fn record_check_conclusion(
     project: &ProjectId,
     check: &CheckConclusion,
 ) -> Result<(), StoreError> {
-    sqlx::query(UPSERT_CHECK_CONCLUSION)
-        .bind(project.as_str())
-        .bind(&check.head_sha)
-        .bind(&check.name)
-        .bind(&check.repository)
-        .bind(&check.conclusion)
+    bind_check_conclusion(sqlx::query(UPSERT_CHECK_CONCLUSION), project, check)
         .bind(check.concluded_at)
         .execute(pool)
         .await
@@ -360,22 +258,13 @@ pub(super) async fn check_conclusions(
     project: &ProjectId,
     head_sha: &str,
 ) -> Result<Vec<CheckConclusion>, StoreError> {
-    let rows: Vec<(String, String, String, String, DateTime<Utc>)> = sqlx::query_as(SELECT_CHECK_CONCLUSIONS)
+    let rows: Vec<CheckConclusionRow<Timestamp>> = sqlx::query_as(SELECT_CHECK_CONCLUSIONS)
         .bind(project.as_str())
         .bind(head_sha)
         .fetch_all(pool)
         .await
         .map_err(database_error("select check conclusions"))?;
-    Ok(rows
-        .into_iter()
-        .map(|(repository, head_sha, name, conclusion, concluded_at)| CheckConclusion {
-            repository,
-            head_sha,
-            name,
-            conclusion,
-            concluded_at,
-        })
-        .collect())
+    rows.into_iter().map(CheckConclusion::try_from).collect()
 }
 
 pub(super) async fn record_pull_request(
@@ -383,14 +272,7 @@ pub(super) async fn record_pull_request(
     project: &ProjectId,
     pull: &PullRequestHead,
 ) -> Result<bool, StoreError> {
-    let number = encode_count("pull request number", pull.number)?;
-    let inserted = sqlx::query(INSERT_PULL_REQUEST_HEAD)
-        .bind(project.as_str())
-        .bind(&pull.repository)
-        .bind(number)
-        .bind(&pull.head_sha)
-        .bind(&pull.head_ref)
-        .bind(&pull.base_ref)
+    let inserted = bind_pull_request_head(sqlx::query(INSERT_PULL_REQUEST_HEAD), project, pull)?
         .bind(pull.first_seen)
         .execute(pool)
         .await
@@ -399,11 +281,7 @@ pub(super) async fn record_pull_request(
     if inserted == 1 {
         return Ok(true);
     }
-    sqlx::query(MOVE_PULL_REQUEST_HEAD_FIRST_SEEN)
-        .bind(project.as_str())
-        .bind(&pull.repository)
-        .bind(number)
-        .bind(&pull.head_sha)
+    bind_pull_request_key(sqlx::query(MOVE_PULL_REQUEST_HEAD_FIRST_SEEN), project, pull)?
         .bind(pull.first_seen)
         .execute(pool)
         .await
@@ -416,23 +294,11 @@ pub(super) async fn pull_requests_for_sha(
     project: &ProjectId,
     head_sha: &str,
 ) -> Result<Vec<PullRequestHead>, StoreError> {
-    let rows: Vec<(String, i64, String, String, String, DateTime<Utc>)> =
-        sqlx::query_as(SELECT_PULL_REQUESTS_FOR_SHA)
-            .bind(project.as_str())
-            .bind(head_sha)
-            .fetch_all(pool)
-            .await
-            .map_err(database_error("select pull requests for sha"))?;
-    rows.into_iter()
-        .map(|(repository, number, head_sha, head_ref, base_ref, first_seen)| {
-            Ok(PullRequestHead {
-                repository,
-                number: decode_count("pull_request_heads.number", number)?,
-                head_sha,
-                head_ref,
-                base_ref,
-                first_seen,
-            })
-        })
-        .collect()
+    let rows: Vec<PullRequestHeadRow<Timestamp>> = sqlx::query_as(SELECT_PULL_REQUESTS_FOR_SHA)
+        .bind(project.as_str())
+        .bind(head_sha)
+        .fetch_all(pool)
+        .await
+        .map_err(database_error("select pull requests for sha"))?;
+    rows.into_iter().map(PullRequestHead::try_from).collect()
 }

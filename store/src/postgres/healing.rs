@@ -9,18 +9,22 @@
 //! verdicts on different suggestions of one fingerprint never lose a count either.
 
 use super::{
-    begin_read, begin_write, database_error,
-    encoding::{
-        decode_count, decode_fingerprint, decode_json, decode_wire_name, encode_json, page_binds, stored_time,
-    },
-    is_unique_violation,
+    begin_write, database_error,
+    encoding::{Timestamp, stored_time},
+    read_page,
 };
 use crate::{
     FeedbackOutcome, HealingPattern, Page, PageRequest, StoreError, StoredSuggestion, SuggestionQuery,
+    sql::{
+        self,
+        healing::{
+            PatternRow, Review, SuggestionRow, bind_feedback_pattern, bind_review, bind_suggestion,
+            repeated_review, review, reviewed, reviewed_status, suggestion_saved,
+        },
+        values::page_binds,
+    },
 };
-use argus_vocabulary::{
-    ErrorKind, FeedbackVerdict, Fingerprint, HealingSuggestion, ProjectId, SuggestionId, SuggestionStatus,
-};
+use argus_vocabulary::{FeedbackVerdict, Fingerprint, HealingSuggestion, ProjectId, SuggestionId};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
@@ -90,60 +94,6 @@ fn upsert_rejected_pattern_sql() -> String {
     )
 }
 
-/// One healing pattern as stored.
-#[derive(sqlx::FromRow)]
-struct PatternRow {
-    fingerprint: String,
-    original_selector: String,
-    healed_selector: String,
-    error_type: String,
-    success_count: i64,
-    failure_count: i64,
-    confidence: f64,
-    last_used_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<PatternRow> for HealingPattern {
-    type Error = StoreError;
-
-    fn try_from(row: PatternRow) -> Result<Self, Self::Error> {
-        Ok(HealingPattern {
-            fingerprint: decode_fingerprint("healing_patterns.fingerprint", row.fingerprint)?,
-            original_selector: row.original_selector,
-            healed_selector: row.healed_selector,
-            error_type: decode_wire_name::<ErrorKind>("healing_patterns.error_type", &row.error_type)?,
-            success_count: decode_count("healing_patterns.success_count", row.success_count)?,
-            failure_count: decode_count("healing_patterns.failure_count", row.failure_count)?,
-            confidence: row.confidence,
-            last_used_at: row.last_used_at,
-            created_at: row.created_at,
-        })
-    }
-}
-
-/// One suggestion as stored.
-#[derive(sqlx::FromRow)]
-struct SuggestionRow {
-    body: String,
-    status: String,
-    created_at: DateTime<Utc>,
-    reviewed_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<SuggestionRow> for StoredSuggestion {
-    type Error = StoreError;
-
-    fn try_from(row: SuggestionRow) -> Result<Self, Self::Error> {
-        Ok(StoredSuggestion {
-            suggestion: decode_json("healing_suggestions.body", &row.body)?,
-            status: decode_wire_name("healing_suggestions.status", &row.status)?,
-            created_at: row.created_at,
-            reviewed_at: row.reviewed_at,
-        })
-    }
-}
-
 async fn select_pattern(
     connection: &mut PgConnection,
     project: &ProjectId,
@@ -151,7 +101,7 @@ async fn select_pattern(
 ) -> Result<Option<HealingPattern>, StoreError> {
     let sql =
         format!("SELECT {PATTERN_COLUMNS} FROM healing_patterns WHERE project_id = $1 AND fingerprint = $2");
-    let row: Option<PatternRow> = sqlx::query_as(&sql)
+    let row: Option<PatternRow<Timestamp>> = sqlx::query_as(&sql)
         .bind(project.as_str())
         .bind(fingerprint.as_str())
         .fetch_optional(connection)
@@ -180,25 +130,15 @@ pub(super) async fn healing_patterns(
            ORDER BY confidence DESC, success_count DESC, fingerprint COLLATE "C" LIMIT $2 OFFSET $3"#
     );
 
-    let mut read = begin_read(pool).await?;
-    let rows: Vec<PatternRow> = sqlx::query_as(&page_sql)
-        .bind(project.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *read)
-        .await
-        .map_err(database_error("select healing patterns"))?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM healing_patterns WHERE project_id = $1")
-        .bind(project.as_str())
-        .fetch_one(&mut *read)
-        .await
-        .map_err(database_error("count healing patterns"))?;
-    read.commit().await.map_err(database_error("end read transaction"))?;
-
-    Ok(Page {
-        items: rows.into_iter().map(HealingPattern::try_from).collect::<Result<_, _>>()?,
-        total: decode_count("healing pattern total", total)?,
-    })
+    let (rows, total) = read_page::<PatternRow<Timestamp>>(
+        pool,
+        sqlx::query_as(&page_sql).bind(project.as_str()).bind(limit).bind(offset),
+        sqlx::query_scalar("SELECT COUNT(*) FROM healing_patterns WHERE project_id = $1")
+            .bind(project.as_str()),
+        ("select healing patterns", "count healing patterns"),
+    )
+    .await?;
+    sql::page(rows, total, "healing pattern total")
 }
 
 pub(super) async fn confident_patterns(
@@ -211,7 +151,7 @@ pub(super) async fn confident_patterns(
         r#"SELECT {PATTERN_COLUMNS} FROM healing_patterns WHERE project_id = $1 AND confidence >= $2
            ORDER BY confidence DESC, success_count DESC, fingerprint COLLATE "C" LIMIT $3"#
     );
-    let rows: Vec<PatternRow> = sqlx::query_as(&sql)
+    let rows: Vec<PatternRow<Timestamp>> = sqlx::query_as(&sql)
         .bind(project.as_str())
         .bind(min_confidence)
         .bind(i64::from(limit))
@@ -246,36 +186,13 @@ pub(super) async fn save_suggestion(
     suggestion: &HealingSuggestion,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    if !suggestion.confidence.is_finite() {
-        return Err(StoreError::InvalidInput(format!(
-            "suggestion {} has a non-finite confidence",
-            suggestion.id
-        )));
-    }
-    let inserted = sqlx::query(INSERT_SUGGESTION)
-        .bind(suggestion.id.to_string())
-        .bind(project.as_str())
-        .bind(suggestion.request_event_id.to_string())
-        .bind(suggestion.failure_event_id.to_string())
-        .bind(suggestion.fingerprint.as_str())
-        .bind(suggestion.test.key())
-        .bind(suggestion.decision.as_str())
-        .bind(SuggestionStatus::Open.as_str())
-        .bind(suggestion.confidence)
-        .bind(suggestion.source.map(|source| source.as_str()))
-        .bind(encode_json("healing suggestion", suggestion)?)
-        .bind(at)
-        .execute(pool)
-        .await;
-    match inserted {
-        Ok(done) => Ok(done.rows_affected() == 1),
-        // The id is handled by ON CONFLICT, so a unique violation here is the request event id.
-        Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!(
-            "healing request {} already has a suggestion with another id",
-            suggestion.request_event_id
-        ))),
-        Err(error) => Err(database_error("insert suggestion")(error)),
-    }
+    let inserted =
+        bind_suggestion(sqlx::query(INSERT_SUGGESTION), project, suggestion)?.bind(at).execute(pool).await;
+    suggestion_saved(
+        suggestion,
+        inserted.map(|done| done.rows_affected()),
+        database_error("insert suggestion"),
+    )
 }
 
 /// One suggestion of the project; with `lock`, the row stays locked until the transaction ends.
@@ -289,7 +206,7 @@ async fn select_suggestion(
         "SELECT {SUGGESTION_COLUMNS} FROM healing_suggestions WHERE project_id = $1 AND id = $2::uuid{}",
         if lock { " FOR UPDATE" } else { "" }
     );
-    let row: Option<SuggestionRow> = sqlx::query_as(&sql)
+    let row: Option<SuggestionRow<Timestamp>> = sqlx::query_as(&sql)
         .bind(project.as_str())
         .bind(id.to_string())
         .fetch_optional(connection)
@@ -321,31 +238,24 @@ pub(super) async fn suggestions(
     );
     let count_sql = format!("SELECT COUNT(*) FROM healing_suggestions {SUGGESTION_FILTER}");
 
-    let mut read = begin_read(pool).await?;
-    let rows: Vec<SuggestionRow> = sqlx::query_as(&page_sql)
-        .bind(project.as_str())
-        .bind(status)
-        .bind(decision)
-        .bind(query.test.as_deref())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *read)
-        .await
-        .map_err(database_error("select suggestions"))?;
-    let total: i64 = sqlx::query_scalar(&count_sql)
-        .bind(project.as_str())
-        .bind(status)
-        .bind(decision)
-        .bind(query.test.as_deref())
-        .fetch_one(&mut *read)
-        .await
-        .map_err(database_error("count suggestions"))?;
-    read.commit().await.map_err(database_error("end read transaction"))?;
-
-    Ok(Page {
-        items: rows.into_iter().map(StoredSuggestion::try_from).collect::<Result<_, _>>()?,
-        total: decode_count("suggestion total", total)?,
-    })
+    let (rows, total) = read_page::<SuggestionRow<Timestamp>>(
+        pool,
+        sqlx::query_as(&page_sql)
+            .bind(project.as_str())
+            .bind(status)
+            .bind(decision)
+            .bind(query.test.as_deref())
+            .bind(limit)
+            .bind(offset),
+        sqlx::query_scalar(&count_sql)
+            .bind(project.as_str())
+            .bind(status)
+            .bind(decision)
+            .bind(query.test.as_deref()),
+        ("select suggestions", "count suggestions"),
+    )
+    .await?;
+    sql::page(rows, total, "suggestion total")
 }
 
 pub(super) async fn record_feedback(
@@ -355,42 +265,22 @@ pub(super) async fn record_feedback(
     verdict: FeedbackVerdict,
     at: DateTime<Utc>,
 ) -> Result<FeedbackOutcome, StoreError> {
-    let reviewed_status = match verdict {
-        FeedbackVerdict::Accepted => SuggestionStatus::Accepted,
-        FeedbackVerdict::Rejected => SuggestionStatus::Rejected,
-    };
+    let reviewed_status = reviewed_status(verdict);
     let at = stored_time(at);
     let mut transaction = begin_write(pool).await?;
     let stored = select_suggestion(&mut transaction, project, id, true)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("suggestion {id}")))?;
     let fingerprint = stored.suggestion.fingerprint.clone();
-    let Some(suggested_css) = stored.suggestion.suggested.as_ref().map(|suggested| suggested.css.clone())
-    else {
-        return Err(StoreError::InvalidState(format!(
-            "suggestion {id} is an abstention: there is no suggested locator to review"
-        )));
+    let suggested_css = match review(id, &stored, reviewed_status)? {
+        Review::Repeated => {
+            let pattern = select_pattern(&mut transaction, project, &fingerprint).await?;
+            return repeated_review(id, stored, pattern);
+        }
+        Review::Open { suggested_css } => suggested_css,
     };
 
-    if stored.status == reviewed_status {
-        // The same verdict again: nothing to write, answer as the first time would now.
-        let pattern = select_pattern(&mut transaction, project, &fingerprint).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("suggestion {id} was reviewed but its healing pattern is missing"))
-        })?;
-        return Ok(FeedbackOutcome { suggestion: stored, pattern });
-    }
-    if stored.status != SuggestionStatus::Open {
-        return Err(StoreError::Conflict(format!(
-            "suggestion {id} was already {}, it cannot become {}",
-            stored.status.as_str(),
-            reviewed_status.as_str()
-        )));
-    }
-
-    sqlx::query(REVIEW_SUGGESTION)
-        .bind(project.as_str())
-        .bind(id.to_string())
-        .bind(reviewed_status.as_str())
+    bind_review(sqlx::query(REVIEW_SUGGESTION), project, id, reviewed_status)
         .bind(at)
         .execute(&mut *transaction)
         .await
@@ -400,15 +290,12 @@ pub(super) async fn record_feedback(
         FeedbackVerdict::Accepted => upsert_accepted_pattern_sql(),
         FeedbackVerdict::Rejected => upsert_rejected_pattern_sql(),
     };
-    let upserted = sqlx::query(&upsert)
-        .bind(project.as_str())
-        .bind(fingerprint.as_str())
-        .bind(&stored.suggestion.broken_locator)
-        .bind(&suggested_css)
-        .bind(at)
-        .execute(&mut *transaction)
-        .await
-        .map_err(database_error("upsert healing pattern"))?;
+    let upserted =
+        bind_feedback_pattern(sqlx::query(&upsert), project, &fingerprint, &stored, &suggested_css)
+            .bind(at)
+            .execute(&mut *transaction)
+            .await
+            .map_err(database_error("upsert healing pattern"))?;
     if upserted.rows_affected() == 0 {
         tracing::debug!(
             rejected_selector = %suggested_css,
@@ -416,18 +303,14 @@ pub(super) async fn record_feedback(
         );
     }
 
-    let pattern = select_pattern(&mut transaction, project, &fingerprint)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("healing pattern for suggestion {id} vanished")))?;
+    let pattern = select_pattern(&mut transaction, project, &fingerprint).await?;
+    let outcome = reviewed(id, stored, reviewed_status, at, pattern)?;
     transaction.commit().await.map_err(database_error("commit feedback"))?;
     tracing::info!(
         verdict = reviewed_status.as_str(),
         fingerprint = %fingerprint,
-        confidence = pattern.confidence,
+        confidence = outcome.pattern.confidence,
         "feedback recorded"
     );
-    Ok(FeedbackOutcome {
-        suggestion: StoredSuggestion { status: reviewed_status, reviewed_at: Some(at), ..stored },
-        pattern,
-    })
+    Ok(outcome)
 }

@@ -1,15 +1,27 @@
 //! The GitHub integration's rows: webhook secrets per repository, published deliveries, CI runs, check
 //! conclusions and pull-request heads. Every write is one statement or one transaction and idempotent.
 
-use super::encoding::{decode_count, decode_time, encode_count, encode_time, page_binds};
-use super::{begin_write, database_error};
+use super::{
+    begin_write, database_error,
+    encoding::{Timestamp, encode_time},
+    read_page,
+};
 use crate::{
-    CheckConclusion, CiRun, CiRunKind, GithubDeliveryState, GithubWebhook, Page, PageRequest,
-    PullRequestHead, StoreError,
+    CheckConclusion, CiRun, GithubDeliveryState, GithubWebhook, Page, PageRequest, PullRequestHead,
+    StoreError,
+    sql::{
+        self,
+        github::{
+            CheckConclusionRow, CiRunRow, PullRequestHeadRow, WebhookRow, bind_check_conclusion, bind_ci_run,
+            bind_pull_request_head, bind_webhook, repository_key, webhook_conflict, webhook_key,
+        },
+        intake::decode_envelopes,
+        values::{encode_count, page_binds},
+    },
 };
 use argus_vocabulary::{GithubEvent, ProjectId, envelope::Envelope};
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sqlx::SqlitePool;
 
 const SELECT_PROJECT_EXISTS: &str = "SELECT COUNT(*) FROM projects WHERE id = ?1";
@@ -77,6 +89,10 @@ const SELECT_CHECK_CONCLUSIONS: &str = "
     SELECT repository, head_sha, name, conclusion, concluded_at
       FROM check_conclusions WHERE project_id = ?1 AND head_sha = ?2 ORDER BY name";
 
+const SELECT_PULL_REQUEST_HEAD_KNOWN: &str = "
+    SELECT COUNT(*) FROM pull_request_heads
+     WHERE project_id = ?1 AND repository = ?2 AND number = ?3 AND head_sha = ?4";
+
 const INSERT_PULL_REQUEST_HEAD: &str = "
     INSERT INTO pull_request_heads (project_id, repository, number, head_sha, head_ref, base_ref, first_seen)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -87,15 +103,6 @@ const SELECT_PULL_REQUESTS_FOR_SHA: &str = "
     SELECT repository, number, head_sha, head_ref, base_ref, first_seen
       FROM pull_request_heads WHERE project_id = ?1 AND head_sha = ?2 ORDER BY repository, number";
 
-/// How a repository is matched: GitHub treats `Octo/Shop` and `octo/shop` as one repository.
-fn repository_key(repository: &str) -> String {
-    repository.to_ascii_lowercase()
-}
-
-fn decode_project(column: &'static str, raw: String) -> Result<ProjectId, StoreError> {
-    ProjectId::parse(raw).map_err(|error| StoreError::Corrupt(format!("{column} is invalid: {error}")))
-}
-
 pub(super) async fn set_github_webhook(
     pool: &SqlitePool,
     project: &ProjectId,
@@ -103,13 +110,7 @@ pub(super) async fn set_github_webhook(
     secret: &SecretString,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if repository.trim().is_empty() {
-        return Err(StoreError::InvalidInput("the repository name is empty".to_owned()));
-    }
-    if secret.expose_secret().is_empty() {
-        return Err(StoreError::InvalidInput("the webhook secret is empty".to_owned()));
-    }
-    let key = repository_key(repository);
+    let key = webhook_key(repository, secret)?;
     let mut transaction = begin_write(pool).await?;
     let projects: i64 = sqlx::query_scalar(SELECT_PROJECT_EXISTS)
         .bind(project.as_str())
@@ -125,15 +126,9 @@ pub(super) async fn set_github_webhook(
         .await
         .map_err(database_error("select webhook owner"))?;
     if let Some(owner) = owner.filter(|owner| owner != project.as_str()) {
-        return Err(StoreError::Conflict(format!(
-            "repository {repository} already sends its webhooks to project {owner}"
-        )));
+        return Err(webhook_conflict(repository, Some(&owner)));
     }
-    sqlx::query(UPSERT_WEBHOOK)
-        .bind(&key)
-        .bind(repository)
-        .bind(project.as_str())
-        .bind(secret.expose_secret())
+    bind_webhook(sqlx::query(UPSERT_WEBHOOK), &key, repository, project, secret)
         .bind(encode_time(at))
         .execute(&mut *transaction)
         .await
@@ -146,19 +141,12 @@ pub(super) async fn github_webhook_for_repository(
     pool: &SqlitePool,
     repository: &str,
 ) -> Result<Option<GithubWebhook>, StoreError> {
-    let row: Option<(String, String, String)> = sqlx::query_as(SELECT_WEBHOOK)
+    let row: Option<WebhookRow> = sqlx::query_as(SELECT_WEBHOOK)
         .bind(repository_key(repository))
         .fetch_optional(pool)
         .await
         .map_err(database_error("select github webhook"))?;
-    row.map(|(project, repository, secret)| {
-        Ok(GithubWebhook {
-            project: decode_project("github_webhooks.project_id", project)?,
-            repository,
-            secret: SecretString::from(secret),
-        })
-    })
-    .transpose()
+    row.map(GithubWebhook::try_from).transpose()
 }
 
 pub(super) async fn accept_github_event(
@@ -215,14 +203,7 @@ pub(super) async fn unprocessed_github_events(
         .fetch_all(pool)
         .await
         .map_err(database_error("select unprocessed github deliveries"))?;
-    envelopes
-        .into_iter()
-        .map(|envelope| {
-            Envelope::from_bytes(envelope.as_bytes()).map_err(|error| {
-                StoreError::Corrupt(format!("github_deliveries.envelope does not decode: {error}"))
-            })
-        })
-        .collect()
+    decode_envelopes("github_deliveries.envelope", envelopes)
 }
 
 pub(super) async fn record_ci_run(
@@ -230,19 +211,7 @@ pub(super) async fn record_ci_run(
     project: &ProjectId,
     run: &CiRun,
 ) -> Result<bool, StoreError> {
-    let written = sqlx::query(UPSERT_CI_RUN)
-        .bind(project.as_str())
-        .bind(run.kind.as_str())
-        .bind(encode_count("ci run id", run.id)?)
-        .bind(encode_count("ci run run_id", run.run_id)?)
-        .bind(i64::from(run.run_attempt))
-        .bind(run.name.as_deref())
-        .bind(&run.repository)
-        .bind(&run.head_sha)
-        .bind(run.head_branch.as_deref())
-        .bind(&run.status)
-        .bind(run.conclusion.as_deref())
-        .bind(run.html_url.as_deref())
+    let written = bind_ci_run(sqlx::query(UPSERT_CI_RUN), project, run)?
         .bind(encode_time(run.updated_at))
         .execute(pool)
         .await
@@ -251,77 +220,20 @@ pub(super) async fn record_ci_run(
     Ok(written == 1)
 }
 
-/// One CI run as stored.
-#[derive(sqlx::FromRow)]
-struct CiRunRow {
-    kind: String,
-    id: i64,
-    run_id: i64,
-    run_attempt: i64,
-    name: Option<String>,
-    repository: String,
-    head_sha: String,
-    head_branch: Option<String>,
-    status: String,
-    conclusion: Option<String>,
-    html_url: Option<String>,
-    updated_at: String,
-}
-
-impl TryFrom<CiRunRow> for CiRun {
-    type Error = StoreError;
-
-    fn try_from(row: CiRunRow) -> Result<Self, Self::Error> {
-        let kind = match row.kind.as_str() {
-            "workflow_run" => CiRunKind::WorkflowRun,
-            "workflow_job" => CiRunKind::WorkflowJob,
-            other => return Err(StoreError::Corrupt(format!("ci_runs.kind {other:?} is not a known kind"))),
-        };
-        let run_attempt = u32::try_from(row.run_attempt).map_err(|_| {
-            StoreError::Corrupt(format!("ci_runs.run_attempt {} is out of range", row.run_attempt))
-        })?;
-        Ok(CiRun {
-            kind,
-            id: decode_count("ci_runs.id", row.id)?,
-            run_id: decode_count("ci_runs.run_id", row.run_id)?,
-            run_attempt,
-            name: row.name,
-            repository: row.repository,
-            head_sha: row.head_sha,
-            head_branch: row.head_branch,
-            status: row.status,
-            conclusion: row.conclusion,
-            html_url: row.html_url,
-            updated_at: decode_time("ci_runs.updated_at", &row.updated_at)?,
-        })
-    }
-}
-
 pub(super) async fn ci_runs(
     pool: &SqlitePool,
     project: &ProjectId,
     page: PageRequest,
 ) -> Result<Page<CiRun>, StoreError> {
     let (limit, offset) = page_binds(page);
-    // One read transaction, so the page and the total come from the same snapshot.
-    let mut read = pool.begin().await.map_err(database_error("begin read transaction"))?;
-    let rows: Vec<CiRunRow> = sqlx::query_as(SELECT_CI_RUNS)
-        .bind(project.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *read)
-        .await
-        .map_err(database_error("select ci runs"))?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ci_runs WHERE project_id = ?1")
-        .bind(project.as_str())
-        .fetch_one(&mut *read)
-        .await
-        .map_err(database_error("count ci runs"))?;
-    read.commit().await.map_err(database_error("end read transaction"))?;
-    Ok(Page {
-        items: rows.into_iter().map(CiRun::try_from).collect::<Result<_, _>>()?,
-        total: decode_count("ci run total", total)?,
-    })
+    let (rows, total) = read_page::<CiRunRow<Timestamp>>(
+        pool,
+        sqlx::query_as(SELECT_CI_RUNS).bind(project.as_str()).bind(limit).bind(offset),
+        sqlx::query_scalar("SELECT COUNT(*) FROM ci_runs WHERE project_id = ?1").bind(project.as_str()),
+        ("select ci runs", "count ci runs"),
+    )
+    .await?;
+    sql::page(rows, total, "ci run total")
 }
 
 pub(super) async fn record_check_conclusion(
@@ -329,12 +241,7 @@ pub(super) async fn record_check_conclusion(
     project: &ProjectId,
     check: &CheckConclusion,
 ) -> Result<(), StoreError> {
-    sqlx::query(UPSERT_CHECK_CONCLUSION)
-        .bind(project.as_str())
-        .bind(&check.head_sha)
-        .bind(&check.name)
-        .bind(&check.repository)
-        .bind(&check.conclusion)
+    bind_check_conclusion(sqlx::query(UPSERT_CHECK_CONCLUSION), project, check)
         .bind(encode_time(check.concluded_at))
         .execute(pool)
         .await
@@ -347,23 +254,13 @@ pub(super) async fn check_conclusions(
     project: &ProjectId,
     head_sha: &str,
 ) -> Result<Vec<CheckConclusion>, StoreError> {
-    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(SELECT_CHECK_CONCLUSIONS)
+    let rows: Vec<CheckConclusionRow<Timestamp>> = sqlx::query_as(SELECT_CHECK_CONCLUSIONS)
         .bind(project.as_str())
         .bind(head_sha)
         .fetch_all(pool)
         .await
         .map_err(database_error("select check conclusions"))?;
-    rows.into_iter()
-        .map(|(repository, head_sha, name, conclusion, concluded_at)| {
-            Ok(CheckConclusion {
-                repository,
-                head_sha,
-                name,
-                conclusion,
-                concluded_at: decode_time("check_conclusions.concluded_at", &concluded_at)?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(CheckConclusion::try_from).collect()
 }
 
 pub(super) async fn record_pull_request(
@@ -372,24 +269,15 @@ pub(super) async fn record_pull_request(
     pull: &PullRequestHead,
 ) -> Result<bool, StoreError> {
     let mut transaction = begin_write(pool).await?;
-    let known: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pull_request_heads
-          WHERE project_id = ?1 AND repository = ?2 AND number = ?3 AND head_sha = ?4",
-    )
-    .bind(project.as_str())
-    .bind(&pull.repository)
-    .bind(encode_count("pull request number", pull.number)?)
-    .bind(&pull.head_sha)
-    .fetch_one(&mut *transaction)
-    .await
-    .map_err(database_error("select pull request head"))?;
-    sqlx::query(INSERT_PULL_REQUEST_HEAD)
+    let known: i64 = sqlx::query_scalar(SELECT_PULL_REQUEST_HEAD_KNOWN)
         .bind(project.as_str())
         .bind(&pull.repository)
         .bind(encode_count("pull request number", pull.number)?)
         .bind(&pull.head_sha)
-        .bind(&pull.head_ref)
-        .bind(&pull.base_ref)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(database_error("select pull request head"))?;
+    bind_pull_request_head(sqlx::query(INSERT_PULL_REQUEST_HEAD), project, pull)?
         .bind(encode_time(pull.first_seen))
         .execute(&mut *transaction)
         .await
@@ -403,23 +291,11 @@ pub(super) async fn pull_requests_for_sha(
     project: &ProjectId,
     head_sha: &str,
 ) -> Result<Vec<PullRequestHead>, StoreError> {
-    let rows: Vec<(String, i64, String, String, String, String)> =
-        sqlx::query_as(SELECT_PULL_REQUESTS_FOR_SHA)
-            .bind(project.as_str())
-            .bind(head_sha)
-            .fetch_all(pool)
-            .await
-            .map_err(database_error("select pull requests for sha"))?;
-    rows.into_iter()
-        .map(|(repository, number, head_sha, head_ref, base_ref, first_seen)| {
-            Ok(PullRequestHead {
-                repository,
-                number: decode_count("pull_request_heads.number", number)?,
-                head_sha,
-                head_ref,
-                base_ref,
-                first_seen: decode_time("pull_request_heads.first_seen", &first_seen)?,
-            })
-        })
-        .collect()
+    let rows: Vec<PullRequestHeadRow<Timestamp>> = sqlx::query_as(SELECT_PULL_REQUESTS_FOR_SHA)
+        .bind(project.as_str())
+        .bind(head_sha)
+        .fetch_all(pool)
+        .await
+        .map_err(database_error("select pull requests for sha"))?;
+    rows.into_iter().map(PullRequestHead::try_from).collect()
 }

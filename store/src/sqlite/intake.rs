@@ -1,11 +1,16 @@
 //! Projects, accepted ingest batches and DOM snapshots.
 
-use super::{
-    begin_write, database_error,
-    encoding::{decode_count, encode_count, encode_json, encode_time},
-    is_unique_violation,
+use super::{begin_write, database_error, encoding::encode_time};
+use crate::{
+    StoreError,
+    sql::{
+        intake::{
+            bind_batch, bind_project, bind_snapshot, decode_envelopes, decompress_snapshot, project_created,
+            verify_and_compress,
+        },
+        values::{decode_project, encode_json},
+    },
 };
-use crate::{StoreError, snapshot_codec};
 use argus_vocabulary::{EventId, IngestBatch, ProjectId, SnapshotHash, envelope::Envelope};
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
@@ -46,22 +51,11 @@ pub(super) async fn create_project(
     api_key_hash: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let inserted = sqlx::query(INSERT_PROJECT)
-        .bind(project.as_str())
-        .bind(display_name)
-        .bind(api_key_hash)
+    let inserted = bind_project(sqlx::query(INSERT_PROJECT), project, display_name, api_key_hash)
         .bind(encode_time(at))
         .execute(pool)
         .await;
-    match inserted {
-        Ok(done) if done.rows_affected() == 1 => Ok(()),
-        Ok(_) => Err(StoreError::Conflict(format!("project {project} already exists"))),
-        // The id is handled by ON CONFLICT, so a unique violation here is the api key hash.
-        Err(error) if is_unique_violation(&error) => {
-            Err(StoreError::Conflict("api key hash already belongs to another project".to_owned()))
-        }
-        Err(error) => Err(database_error("insert project")(error)),
-    }
+    project_created(project, inserted.map(|done| done.rows_affected()), database_error("insert project"))
 }
 
 pub(super) async fn project_for_api_key_hash(
@@ -73,17 +67,7 @@ pub(super) async fn project_for_api_key_hash(
         .fetch_optional(pool)
         .await
         .map_err(database_error("select project by api key hash"))?;
-    id.map(|id| {
-        ProjectId::parse(id).map_err(|error| StoreError::Corrupt(format!("projects.id is invalid: {error}")))
-    })
-    .transpose()
-}
-
-/// A snapshot ready for the database.
-struct CompressedSnapshot {
-    hash: String,
-    compressed: Vec<u8>,
-    raw_size: i64,
+    id.map(|id| decode_project("projects.id", id)).transpose()
 }
 
 pub(super) async fn accept_batch(
@@ -98,10 +82,7 @@ pub(super) async fn accept_batch(
     let now = encode_time(Utc::now());
 
     let mut transaction = begin_write(pool).await?;
-    let inserted = sqlx::query(INSERT_BATCH)
-        .bind(batch.project_id.as_str())
-        .bind(batch.event_id.to_string())
-        .bind(envelope)
+    let inserted = bind_batch(sqlx::query(INSERT_BATCH), batch, envelope)
         .bind(encode_time(batch.occurred_at))
         .bind(&now)
         .execute(&mut *transaction)
@@ -112,48 +93,13 @@ pub(super) async fn accept_batch(
         return Ok(());
     }
     for snapshot in &compressed {
-        sqlx::query(INSERT_SNAPSHOT)
-            .bind(batch.project_id.as_str())
-            .bind(&snapshot.hash)
-            .bind(&snapshot.compressed)
-            .bind(snapshot.raw_size)
+        bind_snapshot(sqlx::query(INSERT_SNAPSHOT), &batch.project_id, snapshot)
             .bind(&now)
             .execute(&mut *transaction)
             .await
             .map_err(database_error("insert dom snapshot"))?;
     }
     transaction.commit().await.map_err(database_error("commit ingest batch"))
-}
-
-/// Checks every snapshot's hash against its html and compresses it, off the async executor (hashing and
-/// compressing a few MB of html takes tens of milliseconds).
-async fn verify_and_compress(
-    snapshots: Vec<(SnapshotHash, String)>,
-) -> Result<Vec<CompressedSnapshot>, StoreError> {
-    if snapshots.is_empty() {
-        return Ok(Vec::new());
-    }
-    let compressing = tokio::task::spawn_blocking(move || {
-        snapshots
-            .into_iter()
-            .map(|(hash, html)| {
-                let actual = SnapshotHash::of(html.as_bytes());
-                if actual != hash {
-                    return Err(StoreError::InvalidInput(format!(
-                        "dom snapshot hash {hash} does not match its html (which hashes to {actual})"
-                    )));
-                }
-                Ok(CompressedSnapshot {
-                    compressed: snapshot_codec::compress(&html)?,
-                    raw_size: encode_count("dom snapshot size", html.len() as u64)?,
-                    hash: hash.as_str().to_owned(),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-    });
-    compressing.await.map_err(|error| {
-        StoreError::InvalidInput(format!("dom snapshot compression did not finish: {error}"))
-    })?
 }
 
 pub(super) async fn unnormalized_batches(
@@ -165,14 +111,7 @@ pub(super) async fn unnormalized_batches(
         .fetch_all(pool)
         .await
         .map_err(database_error("select unnormalized batches"))?;
-    envelopes
-        .into_iter()
-        .map(|envelope| {
-            Envelope::from_bytes(envelope.as_bytes()).map_err(|error| {
-                StoreError::Corrupt(format!("ingest_batches.envelope does not decode: {error}"))
-            })
-        })
-        .collect()
+    decode_envelopes("ingest_batches.envelope", envelopes)
 }
 
 pub(super) async fn mark_batch_normalized(
@@ -209,15 +148,5 @@ pub(super) async fn dom_snapshot(
     let Some((compressed, raw_size)) = row else {
         return Ok(None);
     };
-    let raw_size = decode_count("dom_snapshots.raw_size", raw_size)?;
-    let html = tokio::task::spawn_blocking(move || snapshot_codec::decompress(&compressed)).await.map_err(
-        |error| StoreError::Corrupt(format!("dom snapshot decompression did not finish: {error}")),
-    )??;
-    if html.len() as u64 != raw_size {
-        return Err(StoreError::Corrupt(format!(
-            "dom snapshot {hash} decompressed to {} bytes, expected {raw_size}",
-            html.len()
-        )));
-    }
-    Ok(Some(html))
+    decompress_snapshot(hash, compressed, raw_size).await.map(Some)
 }

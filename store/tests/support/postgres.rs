@@ -1,8 +1,5 @@
-//! What the Postgres test files share: the server URL from the environment (or a skip), and a fresh
+//! The Postgres side of the test support: the server URL from the environment (or a skip), and a fresh
 //! database per test that is dropped when its guard is.
-
-// Each test file uses a different part of this module.
-#![allow(dead_code)]
 
 use argus_store::{
     Store,
