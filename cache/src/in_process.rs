@@ -3,7 +3,7 @@
 //! - [`InProcessCacheConfig`]: the entry bound.
 //! - [`InProcessCache`]: the [`Cache`].
 //!
-//! Every entry stores its TTL next to its bytes, and [`KeyTtlExpiry`] (moka's per-entry `Expiry`) reads it
+//! Every entry stores its TTL next to its bytes, and `KeyTtlExpiry` (moka's per-entry `Expiry`) reads it
 //! back, so one cache holds five-minute scores and seven-day language-model answers side by side. Rate
 //! counters are stored as decimal text, as Valkey's `INCR` stores them; an increment keeps the expiry the
 //! first increment set, a `set` starts a fresh one (Valkey's `SET` without `KEEPTTL`).
