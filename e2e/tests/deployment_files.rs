@@ -381,8 +381,5 @@ fn dockerfile_builds_the_distributed_profile_and_its_environment_loads() {
         .filter_map(|port| port.parse().ok())
         .collect();
     assert!(exposed.contains(&config.listen.port()), "the API port is exposed: {exposed:?}");
-    assert!(
-        exposed.contains(&DEFAULT_WORKER_HEALTH_PORT),
-        "a worker's probe port is exposed: {exposed:?}"
-    );
+    assert!(exposed.contains(&DEFAULT_WORKER_HEALTH_PORT), "a worker's probe port is exposed: {exposed:?}");
 }
