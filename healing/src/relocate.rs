@@ -20,6 +20,9 @@ const UNIQUE_TEST_ID_FLOOR: f64 = 0.92;
 const NEAR_TIE: f64 = 0.03;
 /// Score gap below which the two best candidates are tied.
 const TIE_EPSILON: f64 = 1e-9;
+/// Score gap within which a candidate still at the reference's exact XPath contests a best candidate
+/// found elsewhere (see [`EngineConfig::position_conflict_cap`]).
+const POSITION_CONFLICT_GAP: f64 = 0.15;
 
 /// What the engine knows about the element to find.
 // The variant shapes are the public API other crates code against; one value exists per relocation, so
@@ -60,6 +63,11 @@ pub struct EngineConfig {
     /// Highest confidence a locator-only heal can get under the learned model: without an observation
     /// the healer validates rather than applies.
     pub locator_only_cap: f64,
+    /// Highest confidence when the evidence disagrees about which element it is: the best candidate is
+    /// elsewhere, but a close contender still stands at the reference's exact XPath (a duplicated link
+    /// whose text changed at the old place while its copy kept the old text). The healer then validates
+    /// in a browser instead of applying.
+    pub position_conflict_cap: f64,
 }
 
 impl EngineConfig {
@@ -76,6 +84,7 @@ impl EngineConfig {
             generated_factor: 0.2,
             confidence_model: ConfidenceModel::Learned,
             locator_only_cap: 0.85,
+            position_conflict_cap: 0.85,
         }
     }
 }
@@ -228,6 +237,11 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
         .iter()
         .filter(|(score, index)| *index != usize::MAX && best_score - score < NEAR_TIE)
         .count();
+    let at_old_position = |index: usize| features.xpath_agreement(&candidates[index].features).0;
+    let position_conflict = !at_old_position(best)
+        && top[1..RANKED].iter().any(|&(score, index)| {
+            index != usize::MAX && best_score - score <= POSITION_CONFLICT_GAP && at_old_position(index)
+        });
     let evidence = ConfidenceFeatures {
         near_ties,
         best_text_exact: features.text_equals(&candidates[best].features),
@@ -255,6 +269,9 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
             }
             if locator_only {
                 learned = learned.min(config.locator_only_cap);
+            }
+            if position_conflict {
+                learned = learned.min(config.position_conflict_cap);
             }
             // An exact tie means nothing on the page separates the two best candidates: whatever the
             // model learned about ties that happened to break the right way, that is a guess.
@@ -309,6 +326,9 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
     if locator_only {
         rationale.push_str("; from the locator alone");
     }
+    if position_conflict {
+        rationale.push_str("; a close contender still stands at the old xpath, so validate first");
+    }
     if selector.is_none() {
         rationale.push_str("; no unique selector could be built");
     }
@@ -352,6 +372,39 @@ mod tests {
         let relocation = relocate(&Reference::Observed(at(600.0)), &page, &EngineConfig::default());
         assert_eq!(relocation.choice, Some(1), "{}", relocation.rationale);
         assert!(relocation.ranked[0].score > relocation.ranked[1].score);
+    }
+
+    #[test]
+    fn a_close_contender_at_the_old_xpath_keeps_a_heal_out_of_the_apply_band() {
+        // The same post listed twice; the first listing's link text changed, the second kept it.
+        let listing = |text: &str| {
+            format!(
+                "<div><h5><a href='/2021/12/17/issue-106/'>{text}</a></h5><time>December 17, 2021</time></div>"
+            )
+        };
+        let old = format!(
+            "<aside>{}{}</aside>",
+            listing("These Weeks in Firefox: Issue 106"),
+            listing("These Weeks in Firefox: Issue 106")
+        );
+        let new = format!(
+            "<aside>{}{}</aside>",
+            listing("These Weeks in Firefox: Issue 106 now"),
+            listing("These Weeks in Firefox: Issue 106")
+        );
+        let limits = crate::page::PageLimits::default();
+        let old_page = CandidatePage::parse(&old, &limits).expect("old page");
+        let first_link = old_page.candidates().iter().position(|c| c.descriptor.tag == "a").expect("a link");
+        let reference = Reference::Observed(old_page.candidates()[first_link].descriptor.clone());
+        let new_page = CandidatePage::parse(&new, &limits).expect("new page");
+        let relocation = relocate(&reference, &new_page, &EngineConfig::default());
+        // 0.9 is where the healer applies without a browser check.
+        assert!(
+            relocation.confidence < 0.9,
+            "conflicting evidence must not auto-apply: {} ({})",
+            relocation.confidence,
+            relocation.rationale
+        );
     }
 
     #[test]
