@@ -10,7 +10,7 @@ use crate::error::HealingError;
 use crate::locator::Query;
 use crate::page::CandidatePage;
 use crate::ranking::{N_RANK_FEATURES, RankContext, RankModel, RankingModel};
-use crate::score::{Extras, Features, ReferenceWeights, SignalWeights};
+use crate::score::{Extras, Features, ReferenceWeights, Signal, SignalWeights};
 
 /// Candidates kept in [`Relocation::ranked`].
 const RANKED: usize = 5;
@@ -20,9 +20,11 @@ const UNIQUE_TEST_ID_FLOOR: f64 = 0.92;
 const NEAR_TIE: f64 = 0.03;
 /// Score gap below which the two best candidates are tied.
 const TIE_EPSILON: f64 = 1e-9;
-/// Score gap within which a candidate still at the reference's exact XPath contests a best candidate
-/// found elsewhere (see [`EngineConfig::position_conflict_cap`]).
+/// Score gap within which a candidate still at the reference's exact XPath, or a copy of the best,
+/// contests the best candidate (see [`EngineConfig::position_conflict_cap`]).
 const POSITION_CONFLICT_GAP: f64 = 0.15;
+/// Text similarity to the reference from which a copy of the best candidate (same `href`) contests it.
+const COPY_CONFLICT_TEXT: f64 = 0.7;
 
 /// What the engine knows about the element to find.
 // The variant shapes are the public API other crates code against; one value exists per relocation, so
@@ -63,10 +65,11 @@ pub struct EngineConfig {
     /// Highest confidence a locator-only heal can get under the learned model: without an observation
     /// the healer validates rather than applies.
     pub locator_only_cap: f64,
-    /// Highest confidence when the evidence disagrees about which element it is: the best candidate is
-    /// elsewhere, but a close contender still stands at the reference's exact XPath (a duplicated link
-    /// whose text changed at the old place while its copy kept the old text). The healer then validates
-    /// in a browser instead of applying.
+    /// Highest confidence when the evidence disagrees about which element it is, because a close
+    /// contender (within 0.15 of the best score) either still stands at the reference's exact XPath while
+    /// the best does not, or is a visible copy of the best (same `href`) whose text is also close to the
+    /// reference's (a duplicated link whose text changed in one place and not the other). The healer then
+    /// validates in a browser instead of applying.
     pub position_conflict_cap: f64,
 }
 
@@ -238,10 +241,18 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
         .filter(|(score, index)| *index != usize::MAX && best_score - score < NEAR_TIE)
         .count();
     let at_old_position = |index: usize| features.xpath_agreement(&candidates[index].features).0;
-    let position_conflict = !at_old_position(best)
-        && top[1..RANKED].iter().any(|&(score, index)| {
-            index != usize::MAX && best_score - score <= POSITION_CONFLICT_GAP && at_old_position(index)
-        });
+    let best_features = &candidates[best].features;
+    let is_copy_of_best = |index: usize| {
+        candidates[index].visible
+            && best_features.similarity(&candidates[index].features, Signal::Href) == Some(1.0)
+            && features.similarity(&candidates[index].features, Signal::Text).unwrap_or(0.0)
+                >= COPY_CONFLICT_TEXT
+    };
+    let position_conflict = top[1..RANKED].iter().any(|&(score, index)| {
+        index != usize::MAX
+            && best_score - score <= POSITION_CONFLICT_GAP
+            && ((!at_old_position(best) && at_old_position(index)) || is_copy_of_best(index))
+    });
     let evidence = ConfidenceFeatures {
         near_ties,
         best_text_exact: features.text_equals(&candidates[best].features),
@@ -327,7 +338,8 @@ pub fn relocate(reference: &Reference, page: &CandidatePage, config: &EngineConf
         rationale.push_str("; from the locator alone");
     }
     if position_conflict {
-        rationale.push_str("; a close contender still stands at the old xpath, so validate first");
+        rationale
+            .push_str("; a close contender (at the old xpath, or a copy of this link) needs a browser check");
     }
     if selector.is_none() {
         rationale.push_str("; no unique selector could be built");
@@ -402,6 +414,33 @@ mod tests {
         assert!(
             relocation.confidence < 0.9,
             "conflicting evidence must not auto-apply: {} ({})",
+            relocation.confidence,
+            relocation.rationale
+        );
+    }
+
+    #[test]
+    fn a_close_copy_of_the_best_link_keeps_a_heal_out_of_the_apply_band() {
+        // The same post listed twice; the listings moved under a new wrapper (no candidate keeps the old
+        // XPath) and only the target's copy of the link changed its text.
+        let listing = |text: &str| {
+            format!(
+                "<div><h5><a href='/2021/12/17/issue-106/'>{text}</a></h5><time>December 17, 2021</time></div>"
+            )
+        };
+        let text = "These Weeks in Firefox: Issue 106";
+        let old = format!("<aside>{}{}</aside>", listing(text), listing(text));
+        let new =
+            format!("<aside><section>{}{}</section></aside>", listing(&format!("{text} now")), listing(text));
+        let limits = crate::page::PageLimits::default();
+        let old_page = CandidatePage::parse(&old, &limits).expect("old page");
+        let first_link = old_page.candidates().iter().position(|c| c.descriptor.tag == "a").expect("a link");
+        let reference = Reference::Observed(old_page.candidates()[first_link].descriptor.clone());
+        let new_page = CandidatePage::parse(&new, &limits).expect("new page");
+        let relocation = relocate(&reference, &new_page, &EngineConfig::default());
+        assert!(
+            relocation.confidence < 0.9,
+            "two copies of one link, told apart by a text edit, must not auto-apply: {} ({})",
             relocation.confidence,
             relocation.rationale
         );
