@@ -369,3 +369,43 @@ fn garbage_empty_and_non_junit_inputs_are_refused_without_panicking() {
         let _ = parse_junit(&report[..end], &ReportLimits::default());
     }
 }
+
+/// Found by checking other projects' fixtures (`EXTERNAL_FIXTURES.md`): a case whose `status` or `result`
+/// attribute says it did not run, with no `<skipped/>`, was counted as passed.
+#[test]
+fn cases_whose_status_attribute_says_not_run_are_skipped() {
+    let report = junit("junit/not-run-status.xml");
+    assert_eq!(report.counts(), counts(1, 2, 0, 3, 0));
+    for name in ["DISABLED_Rounds", "Archives", "Exports"] {
+        assert_eq!(find(&report, &format!("Ledger › {name}")).status, OutcomeStatus::Skipped, "{name}");
+    }
+    assert_eq!(find(&report, "Ledger › Balances").status, OutcomeStatus::Passed);
+    // error > failure > skipped: a failure element outranks a "disabled" attribute.
+    let reopens = find(&report, "Ledger › Reopens");
+    assert_eq!(reopens.status, OutcomeStatus::Failed);
+    assert_eq!(reopens.failures[0].message, "a failure element outranks the attribute");
+}
+
+/// Found by checking other projects' fixtures: one unreadable `time` made the whole report unreadable.
+#[test]
+fn unreadable_durations_cost_the_duration_not_the_report() {
+    let report = junit("junit/unreadable-durations.xml");
+    assert_eq!(report.counts(), counts(2, 1, 0, 0, 0));
+    assert_eq!(find(&report, "home › web › loads").duration_ms, 0);
+    assert_eq!(find(&report, "home › web › saves").duration_ms, 1500, "a decimal comma is read");
+    let fails = find(&report, "home › web › fails");
+    assert_eq!((fails.duration_ms, fails.failures[0].message.as_str()), (0, "boom"));
+}
+
+/// Found by checking other projects' fixtures: cases without any name were folded into one test as its
+/// retries (four cases became one errored test with four runs).
+#[test]
+fn cases_without_names_are_separate_tests_not_retries() {
+    let report = junit("junit/unnamed-cases.xml");
+    assert_eq!(report.counts(), counts(1, 1, 1, 1, 0));
+    assert_eq!(report.runs(), 4);
+    assert_eq!(find(&report, "unknown › (unnamed)").status, OutcomeStatus::Passed);
+    assert_eq!(find(&report, "unknown › (unnamed 2)").status, OutcomeStatus::Skipped);
+    assert_eq!(find(&report, "unknown › (unnamed 3)").status, OutcomeStatus::Failed);
+    assert_eq!(find(&report, "unknown › (unnamed 4)").status, OutcomeStatus::Errored);
+}

@@ -11,7 +11,13 @@
 //! - several status elements in one case: error > failure > skipped;
 //! - the same test identity repeated in one report = retries of one test; failed then passed = flaky
 //!   ([`crate::model::OutcomeBuilder`]); Surefire's flaky/rerun elements are runs too;
-//! - a suite with counts but no `<testcase>` keeps its counts ([`ParsedReport::counted_only`]).
+//! - a suite with counts but no `<testcase>` keeps its counts ([`ParsedReport::counted_only`]);
+//! - a case whose `status`/`result` attribute says it did not run (`notrun`, `disabled`, `suppressed`,
+//!   `skipped`, …) counts as a skipped status: skipped unless a status element outranks it;
+//! - an unreadable duration (`time="<<computed>>"`, `1,5`) is read as best it can be, else 0: it never
+//!   makes a report unreadable (counts that are not numbers still do);
+//! - a case with no name at all has no identity to repeat: each one is its own test (`(unnamed)`,
+//!   `(unnamed 2)`, …), never a retry of the previous one.
 //!
 //! Identity. `file` is the case's `file` attribute, else the nearest suite's, else the `classname` (unless it
 //! merely repeats the case name, as jest-junit's default does), else the nearest suite name. The title path
@@ -85,8 +91,26 @@ struct CaseAttributes<'a> {
     name: Cow<'a, str>,
     classname: Option<Cow<'a, str>>,
     file: Option<Cow<'a, str>>,
-    /// Seconds.
+    /// Seconds (0 when absent or unreadable: a duration never decides whether a report is read).
     time: f64,
+    /// Whether a `status` or `result` attribute says the case did not run (GoogleTest's `notrun` and
+    /// `suppressed`, `disabled`, `skipped`, `ignored`): with no status element, the case is skipped.
+    not_run: bool,
+}
+
+/// Whether a case's `status` or `result` attribute value says it did not run.
+pub(crate) fn says_not_run(value: &str) -> bool {
+    const NOT_RUN: [&str; 7] = ["disabled", "notrun", "not run", "skipped", "skip", "ignored", "suppressed"];
+    let value = value.trim();
+    NOT_RUN.iter().any(|word| value.eq_ignore_ascii_case(word))
+}
+
+/// A duration attribute as seconds: the usual decimal, a decimal comma (`1,5`), else 0. An unreadable
+/// duration (`<<computed>>`, `NaN`) costs the case its duration, not the report its counts.
+pub(crate) fn lenient_seconds(value: &str) -> f64 {
+    let value = value.trim();
+    let seconds = value.parse::<f64>().ok().or_else(|| value.replacen(',', ".", 1).parse::<f64>().ok());
+    seconds.filter(|seconds| seconds.is_finite() && *seconds >= 0.0).unwrap_or(0.0)
 }
 
 /// Records the runs of a case under its identity inside the given suites (outermost first); see the module
@@ -94,6 +118,7 @@ struct CaseAttributes<'a> {
 /// case's and suites' attributes, without building a [`TestIdentity`].
 fn push_case<'s, 'a: 's>(
     builder: &mut OutcomeBuilder,
+    unnamed_cases: &mut usize,
     case: &CaseAttributes<'_>,
     suites: impl DoubleEndedIterator<Item = &'s SuiteContext<'a>> + Clone,
     runs: impl IntoIterator<Item = Run>,
@@ -155,7 +180,14 @@ fn push_case<'s, 'a: 's>(
         title(name);
     }
     if titles == 0 {
-        builder.push_title("(unnamed)");
+        // A case without any name has no identity to repeat: it is not a retry of the previous unnamed
+        // case, so each one gets its own title, numbered in report order from the second on.
+        *unnamed_cases += 1;
+        if *unnamed_cases == 1 {
+            builder.push_title("(unnamed)");
+        } else {
+            builder.push_title(&format!("(unnamed {unnamed_cases})"));
+        }
     }
     builder.finish_identity(runs);
 }
@@ -205,6 +237,7 @@ fn runs(case: &CaseAttributes<'_>, statuses: &mut [StatusElement<'_>], runs: &mu
         }
     }
     runs.push(match deciding.and_then(|at| statuses.get_mut(at)) {
+        None if case.not_run => Run { status: RunStatus::Skipped, duration_ms, failure: None },
         None => Run { status: RunStatus::Passed, duration_ms, failure: None },
         Some(status) => match status.kind {
             StatusKind::Error => failed_run(status, RunStatus::Errored, duration_ms),
@@ -307,7 +340,7 @@ mod tests {
     #[test]
     fn errors_name_the_positions_of_their_tags_after_blank_text() {
         let limits = ReportLimits::default();
-        let bad_number = "<testsuites>\n  <testsuite name=\"s\">\n    <testcase name=\"a\" time=\"soon\"/>\n  </testsuite>\n</testsuites>\n";
+        let bad_number = "<testsuites>\n  <testsuite name=\"s\">\n    <testsuite name=\"n\" tests=\"soon\"></testsuite>\n  </testsuite>\n</testsuites>\n";
         match parse_junit(bad_number.as_bytes(), &limits) {
             Err(ReportError::InvalidNumber { line, column, .. }) => assert_eq!((line, column), (3, 5)),
             other => panic!("expected an invalid number, got {other:?}"),

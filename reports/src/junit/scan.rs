@@ -6,7 +6,7 @@
 //!    [`ReportLimits::max_depth`] is refused (the walk keeps an explicit stack, it never recurses); more
 //!    than [`ReportLimits::max_testcases`] cases are refused.
 //! 2. **Names the position of every problem.** Malformed or truncated XML, unknown entities and non-numeric
-//!    counts become errors with a line and column.
+//!    suite counts become errors with a line and column.
 //! 3. **Keeps every status element of every test case**, with its attributes and its decoded text (entity
 //!    references resolved, CDATA kept verbatim), so the policy error > failure > skipped can choose.
 //!
@@ -15,7 +15,7 @@
 //! `<testsuite>`; inside `<testsuites>`/`<testrun>` both `<testsuite>` and `<testsuite/>` count; inside a
 //! `<testsuite>` only non-empty nested suites count; a `<testcase>` counts only directly inside a suite;
 //! unknown elements are skipped whole; everything after the root element closes is ignored (but must still
-//! be well-formed). Attributes are all optional; an empty number is 0.
+//! be well-formed). Attributes are all optional; an empty number is 0, and so is an unreadable duration.
 //!
 //! Speed: the walk first reads with the reader skipping blank text outside status elements, and reads a
 //! `<testcase>`'s attributes the plain way when they are plain ([`plain_case_attributes`]); on any
@@ -163,6 +163,8 @@ struct Walker<'a, 'l> {
     root_declared: Declared,
     root_has_suites: bool,
     testcases: usize,
+    /// Cases without any name so far ([`super::push_case`] numbers them).
+    unnamed_cases: usize,
     case: CaseAttributes<'a>,
     statuses: Vec<StatusElement<'a>>,
     runs: Vec<Run>,
@@ -193,6 +195,7 @@ impl<'a, 'l> Walker<'a, 'l> {
             root_declared: Declared::default(),
             root_has_suites: false,
             testcases: 0,
+            unnamed_cases: 0,
             case: CaseAttributes::default(),
             statuses: Vec::new(),
             runs: Vec::new(),
@@ -378,9 +381,6 @@ impl<'a, 'l> Walker<'a, 'l> {
                         match key {
                             "message" => element.message = value,
                             "type" => element.error_type = value,
-                            "time" => {
-                                parse_seconds(self.text, start, at, key, &value)?;
-                            }
                             _ => {}
                         }
                         Ok(())
@@ -461,15 +461,22 @@ impl<'a, 'l> Walker<'a, 'l> {
         if self.statuses.is_empty() {
             // Most cases: one passed run, handed over as it is (what `runs` yields for no status).
             let passed = Run {
-                status: RunStatus::Passed,
+                status: if self.case.not_run { RunStatus::Skipped } else { RunStatus::Passed },
                 duration_ms: super::seconds_to_ms(self.case.time),
                 failure: None,
             };
-            super::push_case(&mut self.built.builder, &self.case, contexts, [passed]);
+            super::push_case(
+                &mut self.built.builder,
+                &mut self.unnamed_cases,
+                &self.case,
+                contexts,
+                [passed],
+            );
             return;
         }
         super::runs(&self.case, &mut self.statuses, &mut self.runs);
-        super::push_case(&mut self.built.builder, &self.case, contexts, self.runs.drain(..));
+        let runs = self.runs.drain(..);
+        super::push_case(&mut self.built.builder, &mut self.unnamed_cases, &self.case, contexts, runs);
         self.statuses.clear();
     }
 
@@ -488,10 +495,6 @@ impl<'a, 'l> Walker<'a, 'l> {
                 "failures" => suite.declared.failures = parse_number(self.text, start, at, key, &value)?,
                 "errors" => suite.declared.errors = parse_number(self.text, start, at, key, &value)?,
                 "skipped" => suite.declared.skipped = parse_number(self.text, start, at, key, &value)?,
-                "assertions" => check_number::<u64>(self.text, start, at, key, &value)?,
-                "time" => {
-                    parse_seconds(self.text, start, at, key, &value)?;
-                }
                 _ => {}
             }
             Ok(())
@@ -526,8 +529,8 @@ impl<'a, 'l> Walker<'a, 'l> {
                 "name" => case.name = value,
                 "classname" => case.classname = Some(value),
                 "file" => case.file = Some(value),
-                "time" => case.time = parse_seconds(self.text, start, at, key, &value)?,
-                "line" => check_number::<u64>(self.text, start, at, key, &value)?,
+                "time" => case.time = parse_seconds(&value),
+                "status" | "result" if super::says_not_run(&value) => case.not_run = true,
                 _ => {}
             }
             Ok(())
@@ -681,6 +684,9 @@ fn plain_case_attributes<'a>(tag: &'a str, from: usize, spare: &mut String) -> O
             _ => {
                 if other_count == MAX_OTHERS || others[..other_count].contains(&key) || has_entity {
                     break false;
+                }
+                if matches!(key, "status" | "result") && super::says_not_run(value) {
+                    case.not_run = true;
                 }
                 others[other_count] = key;
                 other_count += 1;
@@ -880,19 +886,10 @@ fn reborrow<'a>(text: &'a str, part: &str) -> Option<&'a str> {
     text.get(offset..offset.checked_add(part.len())?)
 }
 
-/// A `time` attribute, as [`parse_number`] reads it; the usual plain decimal (`0.125`) is read without
-/// the general float parser ([`plain_decimal`]).
-fn parse_seconds(
-    text: &str,
-    start: &BytesStart<'_>,
-    at: usize,
-    key: &str,
-    value: &str,
-) -> Result<f64, ReportError> {
-    match plain_decimal(value) {
-        Some(seconds) => Ok(seconds),
-        None => parse_number(text, start, at, key, value),
-    }
+/// A `time` attribute as seconds ([`super::lenient_seconds`]); the usual plain decimal (`0.125`) is read
+/// without the general float parser ([`plain_decimal`]).
+fn parse_seconds(value: &str) -> f64 {
+    plain_decimal(value).unwrap_or_else(|| super::lenient_seconds(value))
 }
 
 /// `digits` or `digits.digits` with at most 15 digits in all, as `str::parse::<f64>` reads it; `None`
@@ -950,16 +947,6 @@ fn parse_number<T: std::str::FromStr + Default>(
             column,
         }
     })
-}
-
-fn check_number<T: std::str::FromStr + Default>(
-    text: &str,
-    start: &BytesStart<'_>,
-    at: usize,
-    key: &str,
-    value: &str,
-) -> Result<(), ReportError> {
-    parse_number::<T>(text, start, at, key, value).map(|_| ())
 }
 
 fn malformed(text: &str, at: usize, reason: String) -> ReportError {
