@@ -386,30 +386,31 @@ mod tests {
         assert!(relocation.ranked[0].score > relocation.ranked[1].score);
     }
 
+    /// One post's listing: a link to it in a heading, and its date.
+    fn listing(text: &str) -> String {
+        format!(
+            "<div><h5><a href='/2021/12/17/issue-106/'>{text}</a></h5><time>December 17, 2021</time></div>"
+        )
+    }
+
+    /// Relocates the first link of `old` in `new`, as observed on `old`.
+    fn relocate_first_link(old: &str, new: &str) -> Relocation {
+        let limits = crate::page::PageLimits::default();
+        let old_page = CandidatePage::parse(old, &limits).expect("old page");
+        let first_link = old_page.candidates().iter().position(|c| c.descriptor.tag == "a").expect("a link");
+        let reference = Reference::Observed(old_page.candidates()[first_link].descriptor.clone());
+        let new_page = CandidatePage::parse(new, &limits).expect("new page");
+        relocate(&reference, &new_page, &EngineConfig::default())
+    }
+
+    const POST: &str = "These Weeks in Firefox: Issue 106";
+
     #[test]
     fn a_close_contender_at_the_old_xpath_keeps_a_heal_out_of_the_apply_band() {
         // The same post listed twice; the first listing's link text changed, the second kept it.
-        let listing = |text: &str| {
-            format!(
-                "<div><h5><a href='/2021/12/17/issue-106/'>{text}</a></h5><time>December 17, 2021</time></div>"
-            )
-        };
-        let old = format!(
-            "<aside>{}{}</aside>",
-            listing("These Weeks in Firefox: Issue 106"),
-            listing("These Weeks in Firefox: Issue 106")
-        );
-        let new = format!(
-            "<aside>{}{}</aside>",
-            listing("These Weeks in Firefox: Issue 106 now"),
-            listing("These Weeks in Firefox: Issue 106")
-        );
-        let limits = crate::page::PageLimits::default();
-        let old_page = CandidatePage::parse(&old, &limits).expect("old page");
-        let first_link = old_page.candidates().iter().position(|c| c.descriptor.tag == "a").expect("a link");
-        let reference = Reference::Observed(old_page.candidates()[first_link].descriptor.clone());
-        let new_page = CandidatePage::parse(&new, &limits).expect("new page");
-        let relocation = relocate(&reference, &new_page, &EngineConfig::default());
+        let old = format!("<aside>{}{}</aside>", listing(POST), listing(POST));
+        let new = format!("<aside>{}{}</aside>", listing(&format!("{POST} now")), listing(POST));
+        let relocation = relocate_first_link(&old, &new);
         // 0.9 is where the healer applies without a browser check.
         assert!(
             relocation.confidence < 0.9,
@@ -423,21 +424,10 @@ mod tests {
     fn a_close_copy_of_the_best_link_keeps_a_heal_out_of_the_apply_band() {
         // The same post listed twice; the listings moved under a new wrapper (no candidate keeps the old
         // XPath) and only the target's copy of the link changed its text.
-        let listing = |text: &str| {
-            format!(
-                "<div><h5><a href='/2021/12/17/issue-106/'>{text}</a></h5><time>December 17, 2021</time></div>"
-            )
-        };
-        let text = "These Weeks in Firefox: Issue 106";
-        let old = format!("<aside>{}{}</aside>", listing(text), listing(text));
+        let old = format!("<aside>{}{}</aside>", listing(POST), listing(POST));
         let new =
-            format!("<aside><section>{}{}</section></aside>", listing(&format!("{text} now")), listing(text));
-        let limits = crate::page::PageLimits::default();
-        let old_page = CandidatePage::parse(&old, &limits).expect("old page");
-        let first_link = old_page.candidates().iter().position(|c| c.descriptor.tag == "a").expect("a link");
-        let reference = Reference::Observed(old_page.candidates()[first_link].descriptor.clone());
-        let new_page = CandidatePage::parse(&new, &limits).expect("new page");
-        let relocation = relocate(&reference, &new_page, &EngineConfig::default());
+            format!("<aside><section>{}{}</section></aside>", listing(&format!("{POST} now")), listing(POST));
+        let relocation = relocate_first_link(&old, &new);
         assert!(
             relocation.confidence < 0.9,
             "two copies of one link, told apart by a text edit, must not auto-apply: {} ({})",
