@@ -138,6 +138,16 @@ fn el(tag: &str, attrs: &[(&str, &str)], kids: Vec<Node>) -> Node {
     })
 }
 
+/// A form field: `div.field` holding a `label` for `id` and the `input` with that id and `attrs`.
+fn labelled_field(id: &str, label: &str, attrs: &[(&str, &str)]) -> Node {
+    let input_attrs: Vec<(&str, &str)> = std::iter::once(("id", id)).chain(attrs.iter().copied()).collect();
+    el(
+        "div",
+        &[("class", "field")],
+        vec![el("label", &[("for", id)], vec![t(label)]), el("input", &input_attrs, vec![])],
+    )
+}
+
 fn t(text: &str) -> Node {
     Node::Text(text.to_owned())
 }
@@ -506,48 +516,20 @@ fn login_form(c: &mut Ctx<'_>) -> Node {
                 "form",
                 &[("action", "/session"), ("method", "post")],
                 vec![
-                    el(
-                        "div",
-                        &[("class", "field")],
-                        vec![
-                            el(
-                                "label",
-                                &[("for", if email_id.is_empty() { "f-email" } else { &email_id })],
-                                vec![t("Email address")],
-                            ),
-                            el(
-                                "input",
-                                &[
-                                    ("id", if email_id.is_empty() { "f-email" } else { &email_id }),
-                                    ("type", "email"),
-                                    ("name", "email"),
-                                    ("class", &input_class),
-                                    ("placeholder", "you@example.com"),
-                                ],
-                                vec![],
-                            ),
+                    labelled_field(
+                        if email_id.is_empty() { "f-email" } else { &email_id },
+                        "Email address",
+                        &[
+                            ("type", "email"),
+                            ("name", "email"),
+                            ("class", &input_class),
+                            ("placeholder", "you@example.com"),
                         ],
                     ),
-                    el(
-                        "div",
-                        &[("class", "field")],
-                        vec![
-                            el(
-                                "label",
-                                &[("for", if password_id.is_empty() { "f-pass" } else { &password_id })],
-                                vec![t("Password")],
-                            ),
-                            el(
-                                "input",
-                                &[
-                                    ("id", if password_id.is_empty() { "f-pass" } else { &password_id }),
-                                    ("type", "password"),
-                                    ("name", "password"),
-                                    ("class", &input_class),
-                                ],
-                                vec![],
-                            ),
-                        ],
+                    labelled_field(
+                        if password_id.is_empty() { "f-pass" } else { &password_id },
+                        "Password",
+                        &[("type", "password"), ("name", "password"), ("class", &input_class)],
                     ),
                     el(
                         "label",
